@@ -1,0 +1,19 @@
+//! Database migrations of the kompetanse register.
+//!
+//! Every migration runs unchanged on SQLite and PostgreSQL and has a `down`
+//! that removes exactly what its `up` created. Migrations are frozen once
+//! they have landed: a change to the schema is a new migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_domain;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_domain::Migration)]
+    }
+}

@@ -1,0 +1,17 @@
+//! The domain, one module per area: its GraphQL types, root fields, filters
+//! and rules. Shared pieces (errors, ids, paging, loaders, access) live
+//! beside it.
+
+pub mod funding;
+pub mod geography;
+pub mod network;
+pub mod programme;
+pub mod provider;
+pub mod reference;
+pub mod run;
+pub mod seed;
+pub mod service;
+
+mod common;
+
+pub use common::{OrderDirection, text_search};

@@ -1,0 +1,241 @@
+//! GraphQL over HTTP, GraphiQL, health and readiness.
+//!
+//! - `POST /graphql`: JSON (`application/json`) or `application/graphql`
+//!   bodies. Answers `application/json` (always 200 with the errors in the
+//!   body), or `application/graphql-response+json` when the client accepts it
+//!   (then a request that could not run at all is a 4xx).
+//! - `GET /graphql?query=…`: queries only; a mutation is 405. With
+//!   `Accept: text/html` and no query, GraphiQL.
+//! - `GET /healthz`: the process is up. `GET /readyz`: the database answers.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql_actix_web::GraphQLRequest;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::error::codes;
+use crate::graphql::{self, AppSchema};
+
+/// The media type of the GraphQL-over-HTTP specification.
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Registers the routes of the API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql_endpoint))
+            .route(web::get().to(graphql_endpoint)),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz));
+}
+
+/// How the client wants its response.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    Json,
+    GraphqlResponseJson,
+}
+
+fn accepts(req: &HttpRequest, media: &str) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            part.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
+        })
+}
+
+fn flavour(req: &HttpRequest) -> Flavour {
+    if accepts(req, GRAPHQL_RESPONSE_JSON) {
+        Flavour::GraphqlResponseJson
+    } else {
+        Flavour::Json
+    }
+}
+
+fn json_response(status: StatusCode, flavour: Flavour, body: String) -> HttpResponse {
+    let content_type = match flavour {
+        Flavour::Json => "application/json",
+        Flavour::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .body(body)
+}
+
+/// A response for a request that never reached the schema.
+fn request_error(status: StatusCode, flavour: Flavour, code: &str, message: &str) -> HttpResponse {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    json_response(status, flavour, body.to_string())
+}
+
+async fn graphql_endpoint(
+    http: HttpRequest,
+    schema: web::Data<AppSchema>,
+    db: web::Data<DatabaseConnection>,
+    request: Result<GraphQLRequest, actix_web::Error>,
+) -> HttpResponse {
+    let flavour = flavour(&http);
+    let is_get = http.method() == Method::GET;
+    if is_get && http.query_string().is_empty() && accepts(&http, "text/html") {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .title("kompetanse")
+                    .finish(),
+            );
+    }
+    let request = match request {
+        Ok(r) => r.into_inner(),
+        Err(err) => {
+            let status = err.as_response_error().status_code();
+            let (status, code) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                (status, codes::LIMIT_EXCEEDED)
+            } else {
+                (StatusCode::BAD_REQUEST, codes::BAD_USER_INPUT)
+            };
+            return request_error(
+                status,
+                flavour,
+                code,
+                &format!("the request could not be read: {err}"),
+            );
+        }
+    };
+    if request.query.trim().is_empty() {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            flavour,
+            codes::BAD_USER_INPUT,
+            "no GraphQL query in the request",
+        );
+    }
+    if is_get && is_mutation(&request) {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            flavour,
+            codes::BAD_USER_INPUT,
+            "mutations are only accepted with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+
+    let operation = request.operation_name.clone().unwrap_or_default();
+    let request = graphql::prepare_request(request, &db);
+    let span = tracing::info_span!("graphql", operation = %operation);
+    let response = schema.execute(request).instrument(span).await;
+
+    let status = if flavour == Flavour::GraphqlResponseJson
+        && response.data == async_graphql::Value::Null
+        && response.is_err()
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_string(&response) {
+        Ok(body) => json_response(status, flavour, body),
+        Err(err) => {
+            tracing::error!(error = %err, "response serialisation failed");
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                flavour,
+                codes::INTERNAL_SERVER_ERROR,
+                "internal server error",
+            )
+        }
+    }
+}
+
+/// Whether the operation the request would run is a mutation. A query
+/// that does not parse is left to the schema, which reports it.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let ty = match (&doc.operations, request.operation_name.as_deref()) {
+        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).map(|op| op.node.ty)
+        }
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => (ops.len() == 1)
+            .then(|| ops.values().next().map(|op| op.node.ty))
+            .flatten(),
+    };
+    ty == Some(OperationType::Mutation)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
+    match crate::db::ping(&db).await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "up" })),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": "down" }))
+        }
+    }
+}
+
+/// The request header that carries a request id, returned on every response.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request a span with a request id (taken from the client's
+/// `x-request-id` when it is sane, else a new one), echoes the id in the
+/// response, and logs method, path, status and latency. Never logs headers,
+/// query strings or bodies: they may carry tokens or personal data.
+pub async fn trace_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static(REQUEST_ID), value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = res.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request done"
+        );
+    });
+    Ok(res)
+}

@@ -1,0 +1,52 @@
+//! The `kompetanse` command: serve (default), migrate, seed, schema.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kompetanse::config::{Cli, Command};
+use kompetanse::{Application, db, domain, graphql, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kompetanse: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate { reset } => {
+            settings.validate()?;
+            let conn = db::connect(&settings).await?;
+            if reset {
+                db::reset(&conn).await?;
+                println!("all migrations reverted");
+            } else {
+                db::migrate(&conn).await?;
+                println!("database is up to date");
+            }
+        }
+        Command::Seed => {
+            settings.validate()?;
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            match domain::seed::seed_if_empty(&conn).await? {
+                Some(report) => println!("{report}"),
+                None => println!("the database already holds data; nothing loaded"),
+            }
+        }
+        Command::Schema => print!("{}", graphql::sdl()),
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Test harness: a fresh, seeded database per test binary and the real
+//! server on a free port per test.
+//!
+//! The engine is SQLite (a file in a temporary directory) unless
+//! `KOMPETANSE_TEST_DATABASE_URL` names a PostgreSQL server; then a new,
+//! uniquely named database is created on it for this run.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use kompetanse::{Application, Settings};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+/// The URL of this test binary's database, created and seeded once.
+pub fn database_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        // The setup runs on a runtime of its own: each test has its own
+        // runtime, and a pool must not outlive the runtime it was made on.
+        std::thread::spawn(|| {
+            tokio::runtime::Runtime::new()
+                .expect("runtime")
+                .block_on(async {
+                    let url = fresh_database().await;
+                    let settings = Settings::for_database(url.clone());
+                    let db = kompetanse::db::connect(&settings).await.expect("connect");
+                    kompetanse::db::migrate(&db).await.expect("migrate");
+                    kompetanse::domain::seed::seed_if_empty(&db)
+                        .await
+                        .expect("seed")
+                        .expect("a fresh database is seeded");
+                    db.close().await.expect("close");
+                    url
+                })
+        })
+        .join()
+        .expect("database setup")
+    })
+}
+
+/// Creates an empty database and returns its URL.
+pub async fn fresh_database() -> String {
+    match std::env::var("KOMPETANSE_TEST_DATABASE_URL") {
+        Ok(base) if !base.trim().is_empty() => {
+            let admin = Database::connect(base.trim())
+                .await
+                .expect("connect to PostgreSQL");
+            let name = format!("kompetanse_test_{}", uuid::Uuid::now_v7().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (prefix, _) = base
+                .trim()
+                .rsplit_once('/')
+                .expect("database URL with a path");
+            format!("{prefix}/{name}")
+        }
+        _ => {
+            let dir = tempfile::Builder::new()
+                .prefix("kompetanse-test")
+                .tempdir()
+                .expect("temp dir")
+                .keep();
+            format!("sqlite://{}?mode=rwc", dir.join("test.db").display())
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+}
+
+/// Starts the real application on a free port against the shared database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::for_database(database_url())).await
+}
+
+/// Starts the real application with the given settings.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let app = Application::build(settings)
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+    }
+}
+
+/// A GraphQL response: HTTP status and body.
+pub struct GqlResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl GqlResponse {
+    /// The `data` of a response that must have no errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The codes of the response's errors.
+    pub fn codes(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errs| {
+                errs.iter()
+                    .map(|e| {
+                        e["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("<none>")
+                            .to_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The first error, which must exist.
+    pub fn first_error(&self) -> &Value {
+        &self.body["errors"][0]
+    }
+}
+
+impl TestApp {
+    /// POSTs a query with variables.
+    pub async fn query(&self, query: &str, variables: Value) -> GqlResponse {
+        let res = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let body = res.json().await.expect("JSON body");
+        GqlResponse { status, body }
+    }
+
+    /// POSTs a query without variables and returns its data, which must
+    /// come without errors.
+    pub async fn data(&self, query: &str) -> Value {
+        self.query(query, json!({})).await.data().clone()
+    }
+}

@@ -1,0 +1,69 @@
+//! The schema as a whole: the committed SDL, and the number of SQL
+//! statements of nested list queries.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kompetanse::config::Limits;
+use kompetanse::{Settings, graphql};
+
+#[test]
+fn committed_schema_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let current = graphql::sdl();
+    if committed != current {
+        panic!(
+            "schema.graphql differs from the schema the code builds.\n\
+             Regenerate it with:\n\n    cargo run -- schema > schema.graphql\n"
+        );
+    }
+}
+
+/// Runs a query through `schema.execute` and counts its SQL statements.
+async fn count_statements(query: &str) -> usize {
+    let settings = Settings::for_database(common::database_url());
+    let mut db = kompetanse::db::connect(&settings).await.unwrap();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    db.set_metric_callback(move |info| {
+        c.fetch_add(1, Ordering::SeqCst);
+        if std::env::var_os("PRINT_SQL").is_some() {
+            eprintln!("SQL: {}", info.statement.sql);
+        }
+    });
+    let schema = graphql::build_schema(db.clone(), &Limits::default());
+    let request = graphql::prepare_request(async_graphql::Request::new(query), &db);
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    counter.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn nested_lists_do_not_multiply_statements() {
+    let query = |n: usize| {
+        format!(
+            "{{ counties(first: {n}) {{ totalCount nodes {{ name funderOffice {{ name counties {{ number }} }}
+                regionalProviders {{ shortName }}
+                municipalities(first: 50) {{ totalCount nodes {{ number county {{ name }} predecessors {{ number successors {{ number }} }}
+                  services {{ name }} networks {{ name }} }} }} }} }} }}"
+        )
+    };
+    // The first 7 counties (by number) already reach every kind of row the
+    // query asks for (Buskerud has demo services in a network), so a larger
+    // page differs only in the number of rows.
+    //
+    // Two branches of the query that use the same loader at about the same
+    // time may share a batch or not, depending on when their rows arrive;
+    // that moves the count by a statement or two. Loading per row would add
+    // hundreds (15 counties hold over 350 municipalities).
+    let small = count_statements(&query(7)).await;
+    let large = count_statements(&query(15)).await;
+    assert!(
+        large <= small + 2,
+        "statements grew with the page size: {small} for 7 counties, {large} for 15"
+    );
+    assert!(small <= 30, "{small} statements for a query of depth 6");
+}
