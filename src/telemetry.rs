@@ -1,5 +1,7 @@
 //! Logging setup: `tracing` to standard error, filtered by `RUST_LOG`
-//! (default `info`), as JSON-free human-readable lines.
+//! (default `info`), as human-readable lines (coloured on a terminal).
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -11,5 +13,6 @@ pub fn init() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

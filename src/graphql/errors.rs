@@ -87,3 +87,60 @@ fn set_code(error: &mut ServerError, code: &str) {
         .get_or_insert_with(ErrorExtensionValues::default)
         .set("code", code);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(error: &ServerError) -> String {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn internal_errors_are_scrubbed() {
+        let db = sea_orm::DbErr::Custom("SELECT secret FROM person WHERE name = 'Kari'".into());
+        let mut error =
+            async_graphql::Error::from(ApiError::from(db)).into_server_error(Default::default());
+        classify(&mut error);
+        assert_eq!(error.message, "internal server error");
+        assert_eq!(code(&error), "\"INTERNAL_SERVER_ERROR\"");
+    }
+
+    #[test]
+    fn foreign_errors_are_treated_as_internal() {
+        let io = std::io::Error::other("disk path /var/lib/secret");
+        let mut error = async_graphql::Error::from(io).into_server_error(Default::default());
+        classify(&mut error);
+        assert_eq!(error.message, "internal server error");
+        assert_eq!(code(&error), "\"INTERNAL_SERVER_ERROR\"");
+    }
+
+    #[test]
+    fn api_errors_keep_code_and_field() {
+        let mut error = async_graphql::Error::from(ApiError::bad_input("first", "too big"))
+            .into_server_error(Default::default());
+        classify(&mut error);
+        assert_eq!(error.message, "too big");
+        assert_eq!(code(&error), "\"BAD_USER_INPUT\"");
+        let field = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("field"))
+            .map(|v| v.to_string());
+        assert_eq!(field.as_deref(), Some("\"first\""));
+    }
+
+    #[test]
+    fn limits_are_limit_exceeded() {
+        for message in ["Query is nested too deep.", "Query is too complex."] {
+            let mut error = ServerError::new(message, None);
+            classify(&mut error);
+            assert_eq!(code(&error), "\"LIMIT_EXCEEDED\"");
+        }
+    }
+}

@@ -229,6 +229,25 @@ pub struct FunderOfficeFilter {
     pub county: Option<String>,
 }
 
+/// Fields to sort funder offices by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum FunderOfficeOrderField {
+    /// Name.
+    Name,
+    /// Organisation number.
+    OrgNumber,
+}
+
+/// Ordering of a funder office list.
+#[derive(Debug, InputObject)]
+pub struct FunderOfficeOrder {
+    /// What to sort by.
+    pub field: FunderOfficeOrderField,
+    /// Ascending (default) or descending.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
 /// Which grants to list (within those the viewer may see).
 #[derive(Debug, Default, InputObject)]
 pub struct GrantFilter {
@@ -276,6 +295,7 @@ impl FundingQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<FunderOfficeFilter>,
+        order_by: Option<FunderOfficeOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
@@ -304,8 +324,16 @@ impl FundingQuery {
                 ),
             );
         }
+        let (field, dir) = order_by
+            .map_or((FunderOfficeOrderField::Name, OrderDirection::Asc), |o| {
+                (o.field, o.direction)
+            });
+        let col = match field {
+            FunderOfficeOrderField::Name => funder_office::Column::Name,
+            FunderOfficeOrderField::OrgNumber => funder_office::Column::OrgNumber,
+        };
         let select = select
-            .order_by_asc(funder_office::Column::Name)
+            .order_by(col, dir.into())
             .order_by_asc(funder_office::Column::Id);
         paginate(
             db,

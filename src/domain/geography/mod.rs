@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::NaiveDate;
-use entity::enums::MunicipalityChange;
+use entity::enums::{EnrolmentStatus, MunicipalityChange};
 use entity::{
     county, funder_office_county, municipality, municipality_successor, provider_region,
     service_municipality,
@@ -12,6 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::domain::funding::FunderOffice;
 use crate::domain::network::Network;
 use crate::domain::provider::Provider;
+use crate::domain::run::ProgrammeRun;
 use crate::domain::service::Service;
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
@@ -304,6 +305,32 @@ impl Municipality {
         let mut networks: Vec<Network> = found.into_values().map(Network).collect();
         networks.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Ok(networks)
+    }
+    /// The programme runs that a service covering the municipality is
+    /// enrolled in (withdrawn enrolments excluded).
+    async fn runs(&self, ctx: &Context<'_>) -> ApiResult<Vec<ProgrammeRun>> {
+        let loaders = ctx.loaders()?;
+        let links: Vec<service_municipality::Model> = loaders
+            .coverage_by_municipality
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let enrolments = loaders
+            .enrolments_by_service
+            .load_many(links.iter().map(|l| l.service_id))
+            .await?;
+        let mut ids: Vec<uuid::Uuid> = enrolments
+            .values()
+            .flatten()
+            .filter(|e| e.status == EnrolmentStatus::Enrolled)
+            .map(|e| e.run_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let found = loaders.run.load_many(ids.iter().copied()).await?;
+        let mut runs: Vec<entity::programme_run::Model> = found.into_values().collect();
+        runs.sort_by(crate::domain::run::run_order);
+        Ok(runs.into_iter().map(ProgrammeRun).collect())
     }
 }
 
