@@ -2,7 +2,11 @@
 
 use async_graphql::Enum;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, DbBackend, Order};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
+    QuerySelect,
+};
+use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -66,4 +70,39 @@ pub fn text_search<C: ColumnTrait>(
         any = any.add(Expr::expr(lowered).like(LikeExpr::new(pattern.clone()).escape('\\')));
     }
     Ok(any)
+}
+
+/// Longest slug accepted (the columns' length).
+const MAX_SLUG_LEN: usize = 120;
+
+/// Checks that `slug` could be a slug: 1 to 120 characters.
+pub fn check_slug(slug: &str, field: &str) -> ApiResult<()> {
+    if slug.is_empty() || slug.len() > MAX_SLUG_LEN {
+        Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must be a slug of 1 to {MAX_SLUG_LEN} characters"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The id of the row of `E` whose `slug_col` is `slug`: BAD_USER_INPUT
+/// naming `field` for a malformed slug, NOT_FOUND naming `what` when absent.
+pub async fn id_by_slug<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    (slug_col, id_col): (E::Column, E::Column),
+    slug: &str,
+    field: &str,
+    what: &str,
+) -> ApiResult<Uuid> {
+    check_slug(slug, field)?;
+    E::find()
+        .select_only()
+        .column(id_col)
+        .filter(slug_col.eq(slug))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{what} {slug}")))
 }

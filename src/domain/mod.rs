@@ -14,4 +14,4 @@ pub mod service;
 
 mod common;
 
-pub use common::{OrderDirection, text_search};
+pub use common::{OrderDirection, check_slug, id_by_slug, text_search};

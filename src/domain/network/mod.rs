@@ -13,7 +13,7 @@ use crate::domain::geography::{
     County, Municipality, county_id_by_number, municipality_id_by_number,
 };
 use crate::domain::run::{ProgrammeRun, run_order};
-use crate::domain::service::{Area, Service, check_slug, service_id_by_slug};
+use crate::domain::service::{Area, Service, service_id_by_slug};
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
@@ -466,13 +466,14 @@ pub async fn network_id_by_slug(
     slug: &str,
     field: &str,
 ) -> ApiResult<uuid::Uuid> {
-    check_slug(slug, field)?;
-    network::Entity::find()
-        .filter(network::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .map(|n| n.id)
-        .ok_or_else(|| ApiError::not_found(format!("network {slug}")))
+    crate::domain::id_by_slug::<network::Entity>(
+        db,
+        (network::Column::Slug, network::Column::Id),
+        slug,
+        field,
+        "network",
+    )
+    .await
 }
 
 #[cfg(test)]

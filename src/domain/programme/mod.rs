@@ -7,12 +7,11 @@ mod query;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::enums::{ProviderRole, RunStatus, ServiceKind};
 use entity::{programme, programme_provider, provider};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use crate::domain::provider::Provider;
 use crate::domain::run::{ProgrammeRun, run_order};
-use crate::domain::service::check_slug;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
@@ -301,13 +300,14 @@ pub async fn programme_id_by_slug(
     slug: &str,
     field: &str,
 ) -> ApiResult<uuid::Uuid> {
-    check_slug(slug, field)?;
-    programme::Entity::find()
-        .filter(programme::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .map(|p| p.id)
-        .ok_or_else(|| ApiError::not_found(format!("programme {slug}")))
+    crate::domain::id_by_slug::<programme::Entity>(
+        db,
+        (programme::Column::Slug, programme::Column::Id),
+        slug,
+        field,
+        "programme",
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -362,13 +362,14 @@ pub async fn provider_id_by_slug(
     slug: &str,
     field: &str,
 ) -> ApiResult<uuid::Uuid> {
-    check_slug(slug, field)?;
-    provider::Entity::find()
-        .filter(provider::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .map(|p| p.id)
-        .ok_or_else(|| ApiError::not_found(format!("provider {slug}")))
+    crate::domain::id_by_slug::<provider::Entity>(
+        db,
+        (provider::Column::Slug, provider::Column::Id),
+        slug,
+        field,
+        "provider",
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -3,16 +3,16 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::NaiveDate;
 use entity::enums::{Audience, EnrolmentStatus, RunStatus, SessionKind};
-use entity::{enrolment, network, programme, programme_provider, programme_run, provider, session};
+use entity::{enrolment, network, programme_provider, programme_run, session};
 use sea_orm::sea_query::{NullOrdering, Query, SelectStatement};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 
 use super::{ProgrammeRun, Session};
 use crate::domain::geography::{county_id_by_number, municipality_id_by_number};
 use crate::domain::network::{network_id_by_slug, networks_in};
-use crate::domain::service::{Area, check_slug, service_id_by_slug};
+use crate::domain::programme::programme_id_by_slug;
+use crate::domain::provider::provider_id_by_slug;
+use crate::domain::service::{Area, service_id_by_slug};
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
@@ -335,34 +335,6 @@ fn check_year(year: i32, field: &str) -> ApiResult<()> {
             ),
         ))
     }
-}
-
-async fn programme_id_by_slug(
-    db: &impl ConnectionTrait,
-    slug: &str,
-    field: &str,
-) -> ApiResult<uuid::Uuid> {
-    check_slug(slug, field)?;
-    programme::Entity::find()
-        .filter(programme::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .map(|p| p.id)
-        .ok_or_else(|| ApiError::not_found(format!("programme {slug}")))
-}
-
-async fn provider_id_by_slug(
-    db: &impl ConnectionTrait,
-    slug: &str,
-    field: &str,
-) -> ApiResult<uuid::Uuid> {
-    check_slug(slug, field)?;
-    provider::Entity::find()
-        .filter(provider::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .map(|p| p.id)
-        .ok_or_else(|| ApiError::not_found(format!("provider {slug}")))
 }
 
 #[cfg(test)]

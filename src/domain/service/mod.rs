@@ -312,26 +312,14 @@ pub async fn service_id_by_slug(
     slug: &str,
     field: &str,
 ) -> ApiResult<uuid::Uuid> {
-    check_slug(slug, field)?;
-    service::Entity::find()
-        .filter(service::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .map(|s| s.id)
-        .ok_or_else(|| ApiError::not_found(format!("service {slug}")))
+    crate::domain::id_by_slug::<service::Entity>(
+        db,
+        (service::Column::Slug, service::Column::Id),
+        slug,
+        field,
+        "service",
+    )
+    .await
 }
 
-/// Longest slug accepted (the column's length).
-const MAX_SLUG_LEN: usize = 120;
-
-/// Rejects slugs that cannot exist: empty or longer than the column.
-pub fn check_slug(slug: &str, field: &str) -> ApiResult<()> {
-    if slug.is_empty() || slug.len() > MAX_SLUG_LEN {
-        Err(ApiError::bad_input(
-            field,
-            format!("`{field}` must be a slug of 1 to {MAX_SLUG_LEN} characters"),
-        ))
-    } else {
-        Ok(())
-    }
-}
+pub use crate::domain::check_slug;
