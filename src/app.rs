@@ -1,12 +1,16 @@
 //! The application: settings in, a bound server out.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::auth::authenticate::Authenticator;
+use crate::auth::dev_secret;
+use crate::auth::token::TokenVerifier;
 use crate::config::{ConfigError, Settings};
 use crate::domain::seed::{self, SeedError};
 use crate::graphql;
@@ -41,6 +45,8 @@ impl Application {
     /// port (see [`Application::port`]).
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         settings.validate()?;
+        // Refuse a PostgreSQL server without token keys before touching it.
+        let dev_secret = dev_secret::load_or_create(&settings)?;
         let db = crate::db::connect(&settings).await?;
         crate::db::migrate(&db).await?;
         if !settings.no_seed
@@ -61,6 +67,9 @@ impl Application {
             })?
             .port();
 
+        let verifier = Arc::new(TokenVerifier::new(&settings.auth, dev_secret).await?);
+        let auth = web::Data::new(Authenticator::new(verifier, db.clone()));
+
         let schema = web::Data::new(graphql::build_schema(db.clone(), &settings.limits));
         let db_data = web::Data::new(db.clone());
         let server = HttpServer::new(move || {
@@ -69,6 +78,7 @@ impl Application {
                 .wrap(from_fn(http::trace_requests))
                 .app_data(schema.clone())
                 .app_data(db_data.clone())
+                .app_data(auth.clone())
                 .configure(http::routes)
         })
         .listen(listener)

@@ -39,6 +39,45 @@ pub enum Command {
     Seed,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Print a signed development token for a role and scope (the token
+    /// is the last line of the output).
+    Token(TokenArgs),
+}
+
+/// The role of a development token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    Staff,
+    Leader,
+    Provider,
+    Funder,
+    Admin,
+}
+
+/// Arguments of `kompetanse token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The role the token acts in.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// The service a leader leads: id, slug or name.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The provider: id, slug, short name, name or organisation number.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The funder office: id, name or organisation number.
+    #[arg(long)]
+    pub office: Option<String>,
+    /// The staff member: id or e-mail.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// How long the token is valid: 90s, 30m, 8h, 7d.
+    #[arg(long, default_value = "8h")]
+    pub ttl: String,
+    /// The token's subject (`sub`); by default made from role and scope.
+    #[arg(long)]
+    pub subject: Option<String>,
 }
 
 /// Settings shared by all commands.
@@ -68,6 +107,101 @@ pub struct Settings {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub auth: AuthSettings,
+}
+
+/// How bearer tokens are verified.
+///
+/// With neither a secret nor a JWKS, a server on SQLite creates a
+/// development secret on first start and keeps it beside the database
+/// file (`<database>.secret`), so that `kompetanse token` can mint tokens it
+/// accepts; a server on PostgreSQL refuses to start.
+#[derive(Debug, Clone, Args)]
+pub struct AuthSettings {
+    /// Shared secret for HS256 tokens (at least 32 bytes).
+    #[arg(
+        long,
+        env = "KOMPETANSE_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<Secret>,
+
+    /// JWKS with the identity provider's public keys (RS256, ES256,
+    /// EdDSA): a file path or an http(s) URL. Keys are chosen by `kid`;
+    /// an unknown `kid` makes the server fetch the set again.
+    #[arg(long, env = "KOMPETANSE_JWKS", global = true)]
+    pub jwks: Option<String>,
+
+    /// Required `iss` claim.
+    #[arg(
+        long,
+        env = "KOMPETANSE_JWT_ISSUER",
+        default_value = "kompetanse",
+        global = true
+    )]
+    pub jwt_issuer: String,
+
+    /// Required `aud` claim.
+    #[arg(
+        long,
+        env = "KOMPETANSE_JWT_AUDIENCE",
+        default_value = "kompetanse",
+        global = true
+    )]
+    pub jwt_audience: String,
+
+    /// Clock leeway in seconds for `exp` and `nbf`.
+    #[arg(long, env = "KOMPETANSE_JWT_LEEWAY", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=300), global = true)]
+    pub jwt_leeway: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwks: None,
+            jwt_issuer: "kompetanse".into(),
+            jwt_audience: "kompetanse".into(),
+            jwt_leeway: 30,
+        }
+    }
+}
+
+/// A secret setting: never printed, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() < 32 {
+            Err("a secret must be at least 32 bytes long".into())
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
 }
 
 /// Limits that protect the server from abusive queries.
@@ -126,6 +260,7 @@ impl Settings {
             db_max_connections: 5,
             no_seed: false,
             limits: Limits::default(),
+            auth: AuthSettings::default(),
         }
     }
 

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kompetanse::config::{Cli, Command};
+use entity::enums::Role;
+use kompetanse::auth::mint;
+use kompetanse::config::{Cli, Command, RoleArg};
 use kompetanse::{Application, db, domain, graphql, telemetry};
 
 #[tokio::main]
@@ -47,6 +49,35 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Schema => print!("{}", graphql::sdl()),
+        Command::Token(args) => {
+            settings.validate()?;
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            domain::seed::seed_if_empty(&conn).await?;
+            let role = match args.role {
+                RoleArg::Staff => Role::Staff,
+                RoleArg::Leader => Role::Leader,
+                RoleArg::Provider => Role::Provider,
+                RoleArg::Funder => Role::Funder,
+                RoleArg::Admin => Role::Admin,
+            };
+            let request = mint::TokenRequest {
+                role,
+                service: args.service,
+                provider: args.provider,
+                office: args.office,
+                person: args.person,
+                ttl: mint::parse_ttl(&args.ttl).map_err(|e| format!("--ttl: {e}"))?,
+                subject: args.subject,
+            };
+            let minted = mint::mint(&settings, &conn, request).await?;
+            println!("role:    {}", minted.role);
+            println!("scope:   {}", minted.scope);
+            println!("subject: {}", minted.subject);
+            println!("expires: {}", minted.expires_at.to_rfc3339());
+            println!("use as:  Authorization: Bearer <token below>");
+            println!("{}", minted.token);
+        }
     }
     Ok(())
 }

@@ -96,3 +96,79 @@ async fn migrations_go_up_down_and_up_again() {
         );
     }
 }
+
+#[tokio::test]
+async fn minted_tokens_are_accepted_by_the_server_with_the_same_settings() {
+    let url = common::fresh_database().await;
+    let mut env = vec![("KOMPETANSE_DATABASE_URL", url.clone())];
+    if url.starts_with("postgres") {
+        // PostgreSQL has no development secret: give both the same one.
+        env.push(("KOMPETANSE_JWT_SECRET", common::TEST_SECRET.to_owned()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = kompetanse(
+        &[
+            "token",
+            "--role",
+            "provider",
+            "--provider",
+            "985 638 187",
+            "--ttl",
+            "10m",
+        ],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(stdout.contains("NUBU"), "{stdout}");
+
+    let mut settings = kompetanse::Settings::for_database(url);
+    if settings.database_url.starts_with("postgres") {
+        settings.auth.jwt_secret = Some(kompetanse::config::Secret::new(common::TEST_SECRET));
+    }
+    let app = common::spawn_app_with(settings).await;
+    let res = app
+        .query_as(
+            Some(&token),
+            "{ me { roles { role provider { shortName } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        res.data()["me"]["roles"][0]["provider"]["shortName"],
+        "NUBU"
+    );
+
+    for bad in [
+        &["token", "--role", "leader"][..],
+        &["token", "--role", "admin", "--service", "x"],
+        &["token", "--role", "leader", "--service", "no such service"],
+        &["token", "--role", "admin", "--ttl", "forever"],
+    ] {
+        let out = kompetanse(bad, &env);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).trim().is_empty(),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn postgres_without_token_keys_refuses_to_start() {
+    let out = kompetanse(
+        &[],
+        &[(
+            "KOMPETANSE_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        )],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("KOMPETANSE_JWT_SECRET"), "{stderr}");
+}

@@ -35,7 +35,11 @@ async fn count_statements(query: &str) -> usize {
         }
     });
     let schema = graphql::build_schema(db.clone(), &Limits::default());
-    let request = graphql::prepare_request(async_graphql::Request::new(query), &db);
+    let request = graphql::prepare_request(
+        async_graphql::Request::new(query),
+        &db,
+        kompetanse::auth::Viewer::anonymous(),
+    );
     let response = schema.execute(request).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     counter.load(Ordering::SeqCst)

@@ -5,45 +5,76 @@
 //! role assignments and the audit log are not; counts about people are
 //! suppressed below [`SUPPRESSION_THRESHOLD`] for viewers without full
 //! rights. Each rule is a function of the [`Viewer`], and row rules are SQL
-//! conditions.
+//! conditions, so that every path to a row (a list, its `totalCount`, a
+//! nested field, `node`) applies the same rule.
 
-use sea_orm::Condition;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use entity::{funding_grant, network, programme_provider, programme_run};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition};
 
-use super::Viewer;
+use super::{Scope, Viewer};
+use crate::error::{ApiError, ApiResult};
 
 /// Counts about people from 1 to this number minus one are not shown to
 /// viewers without full rights on the row.
 pub const SUPPRESSION_THRESHOLD: i64 = 5;
 
-/// The grants a viewer may see, as a SQL condition.
+/// The grants a viewer may see, as a SQL condition on `funding_grant`:
+/// a funder office its own office's grants, a leader its service's (and
+/// those of networks its service coordinates), a provider the grants that
+/// name its programmes or their runs, an admin all.
 pub fn visible_grants(viewer: &Viewer) -> Condition {
-    match viewer {
-        // Grants are money decisions of public offices about named
-        // recipients: only the parties to a grant may read it.
-        Viewer::Anonymous => nothing(),
+    let mut any = Condition::any();
+    for scope in &viewer.scopes {
+        any = any.add(match *scope {
+            Scope::Admin => return Condition::all(),
+            Scope::Funder { funder_office_id } => {
+                Condition::all().add(funding_grant::Column::FunderOfficeId.eq(funder_office_id))
+            }
+            Scope::Leader { service_id } => Condition::any()
+                .add(funding_grant::Column::RecipientServiceId.eq(service_id))
+                .add(
+                    funding_grant::Column::RecipientNetworkId.in_subquery(
+                        Query::select()
+                            .column(network::Column::Id)
+                            .from(network::Entity)
+                            .and_where(network::Column::CoordinatorServiceId.eq(service_id))
+                            .to_owned(),
+                    ),
+                ),
+            Scope::Provider { provider_id } => {
+                let programmes = Query::select()
+                    .column(programme_provider::Column::ProgrammeId)
+                    .from(programme_provider::Entity)
+                    .and_where(programme_provider::Column::ProviderId.eq(provider_id))
+                    .to_owned();
+                Condition::any()
+                    .add(funding_grant::Column::ProgrammeId.in_subquery(programmes.clone()))
+                    .add(
+                        funding_grant::Column::RunId.in_subquery(
+                            Query::select()
+                                .column(programme_run::Column::Id)
+                                .from(programme_run::Entity)
+                                .and_where(
+                                    programme_run::Column::ProgrammeId.in_subquery(programmes),
+                                )
+                                .to_owned(),
+                        ),
+                    )
+            }
+            Scope::Staff { .. } => nothing(),
+        });
+    }
+    if viewer.scopes.is_empty() {
+        nothing()
+    } else {
+        any
     }
 }
 
-/// Whether the viewer may read this grant (the row rule of
-/// [`visible_grants`] for one loaded row).
-pub fn may_read_grant(viewer: &Viewer, _grant: &entity::funding_grant::Model) -> bool {
-    match viewer {
-        Viewer::Anonymous => false,
-    }
-}
-
-/// A condition no row meets.
-fn nothing() -> Condition {
-    Condition::all().add(Expr::val(1).eq(0))
-}
-
-/// Whether the viewer has full rights on people counts (no suppression)
-/// for the run or session at hand.
+/// Whether the viewer has full rights on people counts (no suppression).
 pub fn sees_exact_people_counts(viewer: &Viewer) -> bool {
-    match viewer {
-        Viewer::Anonymous => false,
-    }
+    viewer.is_admin()
 }
 
 /// A people count as the viewer may see it: `None` when suppressed.
@@ -55,16 +86,53 @@ pub fn people_count(viewer: &Viewer, count: i64) -> Option<i64> {
     }
 }
 
+/// Role assignments and the audit log: ADMIN only.
+pub fn require_admin(viewer: &Viewer) -> ApiResult<()> {
+    if viewer.is_admin() {
+        Ok(())
+    } else if viewer.is_authenticated() {
+        Err(ApiError::Forbidden("only an ADMIN may do this".into()))
+    } else {
+        Err(ApiError::Unauthenticated(
+            "this needs a token with the ADMIN role".into(),
+        ))
+    }
+}
+
+/// A condition no row meets.
+fn nothing() -> Condition {
+    Condition::all().add(Expr::val(1).eq(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn small_counts_are_suppressed_for_anonymous() {
-        let v = Viewer::Anonymous;
+        let v = Viewer::anonymous();
         assert_eq!(people_count(&v, 0), Some(0));
         assert_eq!(people_count(&v, 1), None);
         assert_eq!(people_count(&v, 4), None);
         assert_eq!(people_count(&v, 5), Some(5));
+        let admin = Viewer::new("a", vec![Scope::Admin]);
+        assert_eq!(people_count(&admin, 3), Some(3));
+    }
+
+    #[test]
+    fn admin_rights_are_checked() {
+        assert_eq!(
+            require_admin(&Viewer::anonymous()).unwrap_err().code(),
+            "UNAUTHENTICATED"
+        );
+        let leader = Viewer::new(
+            "l",
+            vec![Scope::Leader {
+                service_id: Uuid::now_v7(),
+            }],
+        );
+        assert_eq!(require_admin(&leader).unwrap_err().code(), "FORBIDDEN");
+        assert!(require_admin(&Viewer::new("a", vec![Scope::Admin])).is_ok());
     }
 }

@@ -2,6 +2,7 @@
 //! and rules. Shared pieces (errors, ids, paging, loaders, access) live
 //! beside it.
 
+pub mod access;
 pub mod funding;
 pub mod geography;
 pub mod network;

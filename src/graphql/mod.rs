@@ -23,6 +23,7 @@ pub use loaders::Loaders;
 #[derive(MergedObject, Default)]
 pub struct Query(
     node::NodeQuery,
+    domain::access::AccessQuery,
     domain::geography::GeographyQuery,
     domain::provider::ProviderQuery,
     domain::service::ServiceQuery,
@@ -62,10 +63,9 @@ pub fn sdl() -> String {
 pub fn prepare_request(
     request: async_graphql::Request,
     db: &DatabaseConnection,
+    viewer: crate::auth::Viewer,
 ) -> async_graphql::Request {
-    request
-        .data(Loaders::new(db.clone()))
-        .data(crate::auth::Viewer::Anonymous)
+    request.data(Loaders::new(db.clone())).data(viewer)
 }
 
 /// Shorthands for resolvers.

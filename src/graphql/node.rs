@@ -1,6 +1,7 @@
 //! The `Node` interface and the `node`/`nodes` root fields.
 
 use async_graphql::{Context, ID, Interface, Object};
+use sea_orm::{EntityTrait, QueryFilter};
 
 use crate::auth::{Viewer, policy};
 use crate::domain::funding::{FunderOffice, Grant};
@@ -101,11 +102,13 @@ async fn resolve(ctx: &Context<'_>, raw: &str, field: &str) -> ApiResult<Option<
             .await?
             .map(|m| Node::Session(m.into())),
         "Grant" => {
+            // The same row rule as the `grants` list, in SQL.
             let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();
-            match l.grant.load_one(key).await? {
-                Some(m) if policy::may_read_grant(&viewer, &m) => Some(Node::Grant(m.into())),
-                _ => None,
-            }
+            entity::funding_grant::Entity::find_by_id(key)
+                .filter(policy::visible_grants(&viewer))
+                .one(ctx.db()?)
+                .await?
+                .map(|m| Node::Grant(m.into()))
         }
         _ => {
             return Err(ApiError::bad_input(

@@ -24,6 +24,7 @@ use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::auth::authenticate::Authenticator;
 use crate::error::codes;
 use crate::graphql::{self, AppSchema};
 
@@ -88,6 +89,7 @@ async fn graphql_endpoint(
     http: HttpRequest,
     schema: web::Data<AppSchema>,
     db: web::Data<DatabaseConnection>,
+    auth: web::Data<Authenticator>,
     request: Result<GraphQLRequest, actix_web::Error>,
 ) -> HttpResponse {
     let flavour = flavour(&http);
@@ -140,8 +142,30 @@ async fn graphql_endpoint(
         return response;
     }
 
+    // Authenticate once, at the edge: a bad token is a 401, never anonymous.
+    let authorization = http
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let viewer = match auth.viewer(authorization).await {
+        Ok(viewer) => viewer,
+        Err(err) => {
+            let mut response = request_error(
+                StatusCode::UNAUTHORIZED,
+                flavour,
+                err.code(),
+                &err.to_string(),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            return response;
+        }
+    };
+
     let operation = request.operation_name.clone().unwrap_or_default();
-    let request = graphql::prepare_request(request, &db);
+    let request = graphql::prepare_request(request, &db, viewer);
     let span = tracing::info_span!("graphql", operation = %operation);
     let response = schema.execute(request).instrument(span).await;
 

@@ -77,9 +77,43 @@ pub struct TestApp {
     pub db: DatabaseConnection,
 }
 
+/// The HS256 secret of test servers.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// Settings of a test server on the shared database.
+pub fn test_settings() -> Settings {
+    let mut settings = Settings::for_database(database_url());
+    settings.auth.jwt_secret = Some(kompetanse::config::Secret::new(TEST_SECRET));
+    settings
+}
+
 /// Starts the real application on a free port against the shared database.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Settings::for_database(database_url())).await
+    spawn_app_with(test_settings()).await
+}
+
+/// Claims for a test token: issuer and audience of the default settings,
+/// valid for an hour.
+pub fn claims(sub: &str) -> kompetanse::auth::token::Claims {
+    let now = chrono::Utc::now().timestamp();
+    kompetanse::auth::token::Claims {
+        sub: sub.to_owned(),
+        exp: now + 3600,
+        iat: Some(now),
+        nbf: None,
+        iss: Some("kompetanse".into()),
+        aud: Some("kompetanse".into()),
+        role: None,
+        service_id: None,
+        provider_id: None,
+        funder_office_id: None,
+        person_id: None,
+    }
+}
+
+/// Signs claims with the test secret.
+pub fn token(claims: &kompetanse::auth::token::Claims) -> String {
+    kompetanse::auth::token::mint_hs256(&kompetanse::config::Secret::new(TEST_SECRET), claims)
 }
 
 /// Starts the real application with the given settings.
@@ -140,13 +174,24 @@ impl GqlResponse {
 impl TestApp {
     /// POSTs a query with variables.
     pub async fn query(&self, query: &str, variables: Value) -> GqlResponse {
-        let res = self
+        self.query_as(None, query, variables).await
+    }
+
+    /// POSTs a query with variables and, if given, a bearer token.
+    pub async fn query_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> GqlResponse {
+        let mut req = self
             .client
             .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request");
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let body = res.json().await.expect("JSON body");
         GqlResponse { status, body }

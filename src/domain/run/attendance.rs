@@ -141,7 +141,7 @@ mod tests {
                 registered,
                 present,
             },
-            |n| policy::people_count(&Viewer::Anonymous, n),
+            |n| policy::people_count(&Viewer::anonymous(), n),
         )
     }
 
