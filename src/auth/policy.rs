@@ -8,7 +8,10 @@
 //! conditions, so that every path to a row (a list, its `totalCount`, a
 //! nested field, `node`) applies the same rule.
 
-use entity::{funding_grant, network, programme_provider, programme_run};
+use entity::{
+    attendance, funding_grant, network, participation, person, programme_provider, programme_run,
+};
+use sea_orm::sea_query::SelectStatement;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition};
 
@@ -70,6 +73,120 @@ pub fn visible_grants(viewer: &Viewer) -> Condition {
     } else {
         any
     }
+}
+
+/// The runs of a provider's programmes (lead or partner), as a subquery.
+fn runs_of_provider(provider_id: uuid::Uuid) -> SelectStatement {
+    Query::select()
+        .column(programme_run::Column::Id)
+        .from(programme_run::Entity)
+        .and_where(
+            programme_run::Column::ProgrammeId.in_subquery(
+                Query::select()
+                    .column(programme_provider::Column::ProgrammeId)
+                    .from(programme_provider::Entity)
+                    .and_where(programme_provider::Column::ProviderId.eq(provider_id))
+                    .to_owned(),
+            ),
+        )
+        .to_owned()
+}
+
+/// The persons a viewer may see, as a SQL condition on `person`: STAFF
+/// themselves, a LEADER the staff of its service, a PROVIDER the
+/// participants of its runs (their names only, see
+/// [`may_see_contact_details`]), an ADMIN everyone. Funders see counts
+/// only; anonymous viewers nobody.
+pub fn visible_persons(viewer: &Viewer) -> Condition {
+    let mut any = Condition::any();
+    for scope in &viewer.scopes {
+        any = any.add(match *scope {
+            Scope::Admin => return Condition::all(),
+            Scope::Staff { person_id } => Condition::all().add(person::Column::Id.eq(person_id)),
+            Scope::Leader { service_id } => {
+                Condition::all().add(person::Column::ServiceId.eq(service_id))
+            }
+            Scope::Provider { provider_id } => Condition::all().add(
+                person::Column::Id.in_subquery(
+                    Query::select()
+                        .column(participation::Column::PersonId)
+                        .from(participation::Entity)
+                        .and_where(
+                            participation::Column::RunId.in_subquery(runs_of_provider(provider_id)),
+                        )
+                        .to_owned(),
+                ),
+            ),
+            Scope::Funder { .. } => nothing(),
+        });
+    }
+    if viewer.scopes.is_empty() {
+        nothing()
+    } else {
+        any
+    }
+}
+
+/// The participations (and with them the attendance) a viewer may see, as
+/// a SQL condition on `participation`: STAFF their own, a LEADER its
+/// staff's, a PROVIDER those in its runs, an ADMIN all.
+pub fn visible_participations(viewer: &Viewer) -> Condition {
+    let mut any = Condition::any();
+    for scope in &viewer.scopes {
+        any = any.add(match *scope {
+            Scope::Admin => return Condition::all(),
+            Scope::Staff { person_id } => {
+                Condition::all().add(participation::Column::PersonId.eq(person_id))
+            }
+            Scope::Leader { service_id } => Condition::all().add(
+                participation::Column::PersonId.in_subquery(
+                    Query::select()
+                        .column(person::Column::Id)
+                        .from(person::Entity)
+                        .and_where(person::Column::ServiceId.eq(service_id))
+                        .to_owned(),
+                ),
+            ),
+            Scope::Provider { provider_id } => Condition::all()
+                .add(participation::Column::RunId.in_subquery(runs_of_provider(provider_id))),
+            Scope::Funder { .. } => nothing(),
+        });
+    }
+    if viewer.scopes.is_empty() {
+        nothing()
+    } else {
+        any
+    }
+}
+
+/// The attendance rows a viewer may see, as a SQL condition on
+/// `attendance`: those of persons with a participation the viewer may see
+/// (callers narrow them to that participation's run).
+pub fn visible_attendance(viewer: &Viewer) -> Condition {
+    if viewer.is_admin() {
+        return Condition::all();
+    }
+    Condition::all().add(
+        attendance::Column::PersonId.in_subquery(
+            Query::select()
+                .column(participation::Column::PersonId)
+                .from(participation::Entity)
+                .cond_where(visible_participations(viewer))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Whether the viewer may see a person's contact details (e-mail, job
+/// title): the person, the leader of the person's service, an admin. A
+/// provider sees the names of its participants only.
+pub fn may_see_contact_details(viewer: &Viewer, row: &person::Model) -> bool {
+    viewer.scopes.iter().any(|scope| match *scope {
+        Scope::Admin => true,
+        Scope::Staff { person_id } => person_id == row.id,
+        Scope::Leader { service_id } => service_id == row.service_id,
+        Scope::Provider { .. } | Scope::Funder { .. } => false,
+    })
 }
 
 /// Whether the viewer has full rights on people counts (no suppression).

@@ -6,6 +6,7 @@ pub mod access;
 pub mod funding;
 pub mod geography;
 pub mod network;
+pub mod people;
 pub mod programme;
 pub mod provider;
 pub mod reference;

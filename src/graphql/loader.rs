@@ -12,7 +12,8 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::sea_query::ValueType;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, ModelTrait, Order, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -33,11 +34,23 @@ fn key_of<M: ModelTrait>(model: &M, column: <M::Entity as EntityTrait>::Column) 
 pub struct ById<E: EntityTrait> {
     db: DatabaseConnection,
     column: E::Column,
+    condition: Condition,
 }
 
 impl<E: EntityTrait> ById<E> {
     pub fn new(db: DatabaseConnection, column: E::Column) -> Self {
-        Self { db, column }
+        Self {
+            db,
+            column,
+            condition: Condition::all(),
+        }
+    }
+
+    /// Loads only the rows that also meet `condition` (an access rule of
+    /// the request's viewer); the others load as missing.
+    pub fn with_condition(mut self, condition: Condition) -> Self {
+        self.condition = condition;
+        self
     }
 }
 
@@ -55,6 +68,7 @@ where
         for chunk in keys.chunks(CHUNK) {
             let rows = E::find()
                 .filter(self.column.is_in(chunk.iter().copied()))
+                .filter(self.condition.clone())
                 .all(&self.db)
                 .await?;
             for row in rows {
@@ -73,11 +87,24 @@ pub struct ByColumn<E: EntityTrait> {
     db: DatabaseConnection,
     column: E::Column,
     order: Vec<(E::Column, Order)>,
+    condition: Condition,
 }
 
 impl<E: EntityTrait> ByColumn<E> {
     pub fn new(db: DatabaseConnection, column: E::Column, order: Vec<(E::Column, Order)>) -> Self {
-        Self { db, column, order }
+        Self {
+            db,
+            column,
+            order,
+            condition: Condition::all(),
+        }
+    }
+
+    /// Loads only the rows that also meet `condition` (an access rule of
+    /// the request's viewer).
+    pub fn with_condition(mut self, condition: Condition) -> Self {
+        self.condition = condition;
+        self
     }
 }
 
@@ -93,7 +120,9 @@ where
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let mut out: HashMap<Uuid, Vec<E::Model>> = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
-            let mut query = E::find().filter(self.column.is_in(chunk.iter().copied()));
+            let mut query = E::find()
+                .filter(self.column.is_in(chunk.iter().copied()))
+                .filter(self.condition.clone());
             for (col, order) in &self.order {
                 query = query.order_by(*col, order.clone());
             }

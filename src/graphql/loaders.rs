@@ -9,6 +9,7 @@ use sea_orm::{DatabaseConnection, Order};
 use std::time::Duration;
 
 use super::loader::{ByColumn, ById};
+use crate::auth::{Viewer, policy};
 use crate::domain::run::AttendanceCounts;
 
 /// How often a batch yields to the scheduler before it loads, at most.
@@ -48,18 +49,25 @@ macro_rules! loaders {
     (
         by_id { $($id_field:ident: $id_entity:ident,)* }
         by_column { $($rel_field:ident: $rel_entity:ident . $col:ident order [$($ord:ident),*],)* }
+        guarded_by_id { $($gid_field:ident: $gid_entity:ident where $gid_rule:path,)* }
+        guarded_by_column {
+            $($grel_field:ident: $grel_entity:ident . $gcol:ident order [$($gord:ident),*] where $grel_rule:path,)*
+        }
     ) => {
         /// Batched loaders of one request.
         pub struct Loaders {
             $(pub $id_field: Id<$id_entity::Entity>,)*
             $(pub $rel_field: Children<$rel_entity::Entity>,)*
+            $(pub $gid_field: Id<$gid_entity::Entity>,)*
+            $(pub $grel_field: Children<$grel_entity::Entity>,)*
             /// Attendance figures per session.
             pub attendance_by_session: DataLoader<AttendanceCounts, HashMapCache>,
         }
 
         impl Loaders {
-            /// Fresh loaders (with empty caches) for one request.
-            pub fn new(db: DatabaseConnection) -> Self {
+            /// Fresh loaders (with empty caches) for one request. Loaders of
+            /// personal data apply the viewer's row rule in their SQL.
+            pub fn new(db: DatabaseConnection, viewer: &Viewer) -> Self {
                 Self {
                     $($id_field: DataLoader::with_cache(
                         ById::new(db.clone(), $id_entity::Column::Id),
@@ -73,6 +81,23 @@ macro_rules! loaders {
                             $rel_entity::Column::$col,
                             vec![$(($rel_entity::Column::$ord, Order::Asc)),*],
                         ),
+                        spawn_batch,
+                        HashMapCache::default(),
+                    )
+                    .delay(Duration::ZERO),)*
+                    $($gid_field: DataLoader::with_cache(
+                        ById::new(db.clone(), $gid_entity::Column::Id).with_condition($gid_rule(viewer)),
+                        spawn_batch,
+                        HashMapCache::default(),
+                    )
+                    .delay(Duration::ZERO),)*
+                    $($grel_field: DataLoader::with_cache(
+                        ByColumn::new(
+                            db.clone(),
+                            $grel_entity::Column::$gcol,
+                            vec![$(($grel_entity::Column::$gord, Order::Asc)),*],
+                        )
+                        .with_condition($grel_rule(viewer)),
                         spawn_batch,
                         HashMapCache::default(),
                     )
@@ -129,5 +154,15 @@ loaders! {
         enrolments_by_run: enrolment.RunId order [Id],
         enrolments_by_service: enrolment.ServiceId order [Id],
         sessions_by_run: session.RunId order [Position, Id],
+    }
+    guarded_by_id {
+        person: person where policy::visible_persons,
+        participation: participation where policy::visible_participations,
+    }
+    guarded_by_column {
+        persons_by_service: person.ServiceId order [Name, Id] where policy::visible_persons,
+        participations_by_run: participation.RunId order [Id] where policy::visible_participations,
+        participations_by_person: participation.PersonId order [Id] where policy::visible_participations,
+        attendance_by_person: attendance.PersonId order [Id] where policy::visible_attendance,
     }
 }

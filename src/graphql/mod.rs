@@ -31,6 +31,7 @@ pub struct Query(
     domain::programme::ProgrammeQuery,
     domain::run::RunQuery,
     domain::funding::FundingQuery,
+    domain::people::PeopleQuery,
 );
 
 /// The schema type served by the API.
@@ -65,7 +66,7 @@ pub fn prepare_request(
     db: &DatabaseConnection,
     viewer: crate::auth::Viewer,
 ) -> async_graphql::Request {
-    request.data(Loaders::new(db.clone())).data(viewer)
+    request.data(Loaders::new(db.clone(), &viewer)).data(viewer)
 }
 
 /// Shorthands for resolvers.

@@ -7,6 +7,7 @@ use crate::auth::{Viewer, policy};
 use crate::domain::funding::{FunderOffice, Grant};
 use crate::domain::geography::{County, Municipality};
 use crate::domain::network::{Network, NetworkMembership};
+use crate::domain::people::{Participation, Person};
 use crate::domain::programme::{Milestone, Programme};
 use crate::domain::provider::Provider;
 use crate::domain::run::{Enrolment, ProgrammeRun, Session};
@@ -31,6 +32,8 @@ pub enum Node {
     Enrolment(Enrolment),
     Session(Session),
     Grant(Grant),
+    Person(Person),
+    Participation(Participation),
 }
 
 /// Most ids accepted by `nodes`.
@@ -101,6 +104,18 @@ async fn resolve(ctx: &Context<'_>, raw: &str, field: &str) -> ApiResult<Option<
             .load_one(key)
             .await?
             .map(|m| Node::Session(m.into())),
+        // Personal data: the loaders carry the viewer's row rule, so a row
+        // the viewer may not see loads as missing.
+        "Person" => l
+            .person
+            .load_one(key)
+            .await?
+            .map(|m| Node::Person(m.into())),
+        "Participation" => l
+            .participation
+            .load_one(key)
+            .await?
+            .map(|m| Node::Participation(m.into())),
         "Grant" => {
             // The same row rule as the `grants` list, in SQL.
             let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();

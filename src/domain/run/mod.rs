@@ -12,9 +12,11 @@ use entity::{enrolment, programme_run, session};
 
 use crate::auth::{Viewer, policy};
 use crate::domain::network::Network;
+use crate::domain::people::Participation;
 use crate::domain::programme::Programme;
 use crate::domain::service::Service;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 pub use attendance::{AttendanceCounts, AttendanceSummary, AttendanceTally};
@@ -92,6 +94,34 @@ impl ProgrammeRun {
     async fn sessions(&self, ctx: &Context<'_>) -> ApiResult<Vec<Session>> {
         let rows = ctx.loaders()?.sessions_by_run.load_one(self.0.id).await?;
         Ok(rows.unwrap_or_default().into_iter().map(Session).collect())
+    }
+    /// The participants of the run as far as the viewer may see them (a
+    /// PROVIDER those of its own runs, a LEADER its staff, STAFF
+    /// themselves, ADMIN all; others an empty list).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn participants(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<Conn<Participation>> {
+        let rows = ctx
+            .loaders()?
+            .participations_by_run
+            .load_one(self.0.id)
+            .await?;
+        let items = rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Participation)
+            .collect();
+        paginate_vec(
+            items,
+            &PageArgs::new(after, before, first, last),
+            ctx.limits()?,
+        )
     }
     /// How many sessions the run has.
     async fn session_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {

@@ -12,10 +12,11 @@ use crate::domain::geography::{Municipality, county_id_by_number, municipality_i
 use crate::domain::network::{
     Network, NetworkMembership, current_members, is_current, network_id_by_slug, today,
 };
+use crate::domain::people::Person;
 use crate::domain::run::{Enrolment, ProgrammeRun, run_order};
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
+use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 pub use area::Area;
@@ -122,6 +123,30 @@ impl Service {
         let mut list: Vec<Network> = found.into_values().map(Network).collect();
         list.sort_by(|a, b| a.0.name.cmp(&b.0.name).then(a.0.id.cmp(&b.0.id)));
         Ok(list)
+    }
+    /// The service's staff, by name, as far as the viewer may see them (its
+    /// LEADER and ADMIN all, STAFF themselves, a PROVIDER those taking part
+    /// in its runs; others an empty list).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn staff(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<Conn<Person>> {
+        let rows = ctx
+            .loaders()?
+            .persons_by_service
+            .load_one(self.0.id)
+            .await?;
+        let items = rows.unwrap_or_default().into_iter().map(Person).collect();
+        paginate_vec(
+            items,
+            &PageArgs::new(after, before, first, last),
+            ctx.limits()?,
+        )
     }
     /// The service's enrolments (påmeldinger) in programme runs.
     async fn enrolments(
