@@ -5,6 +5,7 @@
 //! runs in production also runs in the tests.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

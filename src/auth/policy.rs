@@ -203,6 +203,15 @@ pub fn people_count(viewer: &Viewer, count: i64) -> Option<i64> {
     }
 }
 
+/// The role assignments a viewer may see: all for ADMIN, none otherwise.
+pub fn visible_role_assignments(viewer: &Viewer) -> Condition {
+    if viewer.is_admin() {
+        Condition::all()
+    } else {
+        nothing()
+    }
+}
+
 /// Role assignments and the audit log: ADMIN only.
 pub fn require_admin(viewer: &Viewer) -> ApiResult<()> {
     if viewer.is_admin() {

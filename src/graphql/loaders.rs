@@ -158,6 +158,7 @@ loaders! {
     guarded_by_id {
         person: person where policy::visible_persons,
         participation: participation where policy::visible_participations,
+        role_assignment: role_assignment where policy::visible_role_assignments,
     }
     guarded_by_column {
         persons_by_service: person.ServiceId order [Name, Id] where policy::visible_persons,

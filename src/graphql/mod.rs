@@ -7,9 +7,7 @@ pub mod loaders;
 pub mod node;
 pub mod pagination;
 
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder,
-};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Limits;
@@ -24,6 +22,7 @@ pub use loaders::Loaders;
 pub struct Query(
     node::NodeQuery,
     domain::access::AccessQuery,
+    domain::access::assignments::AssignmentQuery,
     domain::geography::GeographyQuery,
     domain::provider::ProviderQuery,
     domain::service::ServiceQuery,
@@ -34,13 +33,18 @@ pub struct Query(
     domain::people::PeopleQuery,
 );
 
+/// The root mutation: every part of the domain adds its mutations. Each
+/// runs in one transaction with its audit entry.
+#[derive(MergedObject, Default)]
+pub struct Mutation(domain::access::assignments::AssignmentMutation);
+
 /// The schema type served by the API.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// A schema builder with the limits applied and no database attached; the
 /// server adds the database, `kompetanse schema` prints it as it is.
-pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth as usize)
         .limit_complexity(limits.max_complexity as usize)
         .limit_recursive_depth(64)

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object};
 use sea_orm::{EntityTrait, QueryFilter};
 
 use crate::auth::{Viewer, policy};
+use crate::domain::access::assignments::RoleAssignment;
 use crate::domain::funding::{FunderOffice, Grant};
 use crate::domain::geography::{County, Municipality};
 use crate::domain::network::{Network, NetworkMembership};
@@ -34,6 +35,7 @@ pub enum Node {
     Grant(Grant),
     Person(Person),
     Participation(Participation),
+    RoleAssignment(RoleAssignment),
 }
 
 /// Most ids accepted by `nodes`.
@@ -116,6 +118,11 @@ async fn resolve(ctx: &Context<'_>, raw: &str, field: &str) -> ApiResult<Option<
             .load_one(key)
             .await?
             .map(|m| Node::Participation(m.into())),
+        "RoleAssignment" => l
+            .role_assignment
+            .load_one(key)
+            .await?
+            .map(|m| Node::RoleAssignment(m.into())),
         "Grant" => {
             // The same row rule as the `grants` list, in SQL.
             let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();

@@ -1,4 +1,7 @@
-//! Who the viewer is (`me`), and the roles it acts in.
+//! Who the viewer is (`me`), the roles it acts in, and (for ADMIN) role
+//! assignments and the audit log.
+
+pub mod assignments;
 
 use async_graphql::{Context, Object};
 use entity::enums::Role;
