@@ -285,3 +285,40 @@ async fn node_never_reaches_a_hidden_person() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_provider_of_a_run_sees_its_exact_attendance_counts() {
+    let app = spawn_app().await;
+    let t = tokens(&app).await;
+    let query = r#"{ sessions(filter: { programme: "veiledning-av-fosterhjem-ved-utfordrende-atferd" }) {
+        nodes { attendance { registered present absent suppressed } } } }"#;
+    let suppressed = |res: &common::GqlResponse| -> Vec<bool> {
+        res.data()["sessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["attendance"]["suppressed"].as_bool().unwrap())
+            .collect()
+    };
+    // The demo's small absent counts are hidden from the public and from
+    // other providers...
+    let public = app.query(query, json!({})).await;
+    assert!(
+        suppressed(&public).iter().any(|s| *s),
+        "the demo has small counts to hide"
+    );
+    let rvts = app.query_as(Some(&t.rvts), query, json!({})).await;
+    assert_eq!(suppressed(&rvts), suppressed(&public));
+    // ...but not from the run's own provider or ADMIN.
+    for viewer in [&t.nubu, &t.admin] {
+        let res = app.query_as(Some(viewer), query, json!({})).await;
+        assert!(suppressed(&res).iter().all(|s| !s));
+        for n in res.data()["sessions"]["nodes"].as_array().unwrap() {
+            let a = &n["attendance"];
+            assert_eq!(
+                a["present"].as_i64().unwrap() + a["absent"].as_i64().unwrap(),
+                a["registered"].as_i64().unwrap()
+            );
+        }
+    }
+}

@@ -189,18 +189,35 @@ pub fn may_see_contact_details(viewer: &Viewer, row: &person::Model) -> bool {
     })
 }
 
-/// Whether the viewer has full rights on people counts (no suppression).
+/// Whether the viewer has full rights on people counts in general (no
+/// suppression anywhere): ADMIN.
 pub fn sees_exact_people_counts(viewer: &Viewer) -> bool {
     viewer.is_admin()
 }
 
-/// A people count as the viewer may see it: `None` when suppressed.
-pub fn people_count(viewer: &Viewer, count: i64) -> Option<i64> {
-    if sees_exact_people_counts(viewer) || count == 0 || count >= SUPPRESSION_THRESHOLD {
+/// Whether the viewer has full rights on the people counts of a run whose
+/// programme has these providers: ADMIN, and a PROVIDER of the programme.
+pub fn sees_exact_counts_of_run(viewer: &Viewer, programme_providers: &[uuid::Uuid]) -> bool {
+    sees_exact_people_counts(viewer)
+        || viewer
+            .providers()
+            .iter()
+            .any(|p| programme_providers.contains(p))
+}
+
+/// A people count as a viewer with or without full rights on it may see
+/// it: `None` when suppressed.
+pub fn people_count_with(full_rights: bool, count: i64) -> Option<i64> {
+    if full_rights || count == 0 || count >= SUPPRESSION_THRESHOLD {
         Some(count)
     } else {
         None
     }
+}
+
+/// A people count as the viewer may see it: `None` when suppressed.
+pub fn people_count(viewer: &Viewer, count: i64) -> Option<i64> {
+    people_count_with(sees_exact_people_counts(viewer), count)
 }
 
 /// The role assignments a viewer may see: all for ADMIN, none otherwise.

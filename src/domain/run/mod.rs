@@ -328,8 +328,28 @@ impl Session {
             .await?
             .unwrap_or_default();
         let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();
+        let full_rights = if policy::sees_exact_people_counts(&viewer) {
+            true
+        } else if viewer.providers().is_empty() {
+            false
+        } else {
+            // The providers of the session's programme see exact counts.
+            let loaders = ctx.loaders()?;
+            match loaders.run.load_one(self.0.run_id).await? {
+                Some(run) => {
+                    let links = loaders
+                        .provider_links_by_programme
+                        .load_one(run.programme_id)
+                        .await?
+                        .unwrap_or_default();
+                    let providers: Vec<uuid::Uuid> = links.iter().map(|l| l.provider_id).collect();
+                    policy::sees_exact_counts_of_run(&viewer, &providers)
+                }
+                None => false,
+            }
+        };
         Ok(AttendanceSummary::new(tally, |n| {
-            policy::people_count(&viewer, n)
+            policy::people_count_with(full_rights, n)
         }))
     }
 }
