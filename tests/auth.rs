@@ -237,3 +237,57 @@ async fn grants_are_visible_to_their_parties_only() {
         assert_eq!(res.codes(), ["NOT_FOUND"]);
     }
 }
+
+#[tokio::test]
+async fn tokens_from_an_identity_provider_are_verified_through_its_jwks() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys");
+    let mut settings = common::test_settings();
+    settings.auth.jwks = Some(format!("{keys}/jwks.json"));
+    let app = common::spawn_app_with(settings).await;
+
+    let mut c = claims("idp|anne");
+    c.role = Some(Role::Admin);
+    let sign = |alg: Algorithm, kid: &str, key: EncodingKey| {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, &c, &key).unwrap()
+    };
+    let pem = |name: &str| std::fs::read(format!("{keys}/{name}")).unwrap();
+    let cases = [
+        sign(
+            Algorithm::RS256,
+            "rsa-a",
+            EncodingKey::from_rsa_pem(&pem("rsa_a.pem")).unwrap(),
+        ),
+        sign(
+            Algorithm::ES256,
+            "ec-1",
+            EncodingKey::from_ec_pem(&pem("ec_p256.pem")).unwrap(),
+        ),
+        sign(
+            Algorithm::EdDSA,
+            "ed-1",
+            EncodingKey::from_ed_pem(&pem("ed25519.pem")).unwrap(),
+        ),
+    ];
+    for token in &cases {
+        let res = app.query_as(Some(token), ME, json!({})).await;
+        assert_eq!(res.data()["me"]["roles"][0]["role"], "ADMIN");
+    }
+    // A key the identity provider never published is refused.
+    let unknown = sign(
+        Algorithm::RS256,
+        "rsa-b",
+        EncodingKey::from_rsa_pem(&pem("rsa_b.pem")).unwrap(),
+    );
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(unknown)
+        .json(&json!({ "query": ME }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}

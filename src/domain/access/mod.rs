@@ -8,6 +8,7 @@ use entity::enums::Role;
 
 use crate::auth::{Scope, Viewer};
 use crate::domain::funding::FunderOffice;
+use crate::domain::people::Person;
 use crate::domain::provider::Provider;
 use crate::domain::service::Service;
 use crate::error::ApiResult;
@@ -69,6 +70,15 @@ impl RoleScope {
                 .load_one(provider_id)
                 .await?
                 .map(Into::into)),
+            _ => Ok(None),
+        }
+    }
+    /// The person a STAFF viewer is.
+    async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        match self.0 {
+            Scope::Staff { person_id } => {
+                Ok(ctx.loaders()?.person.load_one(person_id).await?.map(Person))
+            }
             _ => Ok(None),
         }
     }
