@@ -11,27 +11,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-async fn uuid_of<E: EntityTrait>(
-    app: &TestApp,
-    slug_col: E::Column,
-    id_col: E::Column,
-    value: &str,
-) -> Uuid
-where
-    E::Column: ColumnTrait,
-{
-    use sea_orm::QuerySelect;
-    E::find()
-        .select_only()
-        .column(id_col)
-        .filter(slug_col.eq(value))
-        .into_tuple::<Uuid>()
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 fn gid(type_name: &str, key: Uuid) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
@@ -39,37 +18,18 @@ fn gid(type_name: &str, key: Uuid) -> String {
 
 /// One token per role (None = anonymous), scoped to demo data.
 async fn viewers(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
-    use entity::{funder_office, person, provider, service};
+    use entity::person;
     let mut admin = claims("matrix-admin");
     admin.role = Some(Role::Admin);
     let mut funder = claims("matrix-funder");
     funder.role = Some(Role::Funder);
-    funder.funder_office_id = Some(
-        uuid_of::<funder_office::Entity>(
-            app,
-            funder_office::Column::OrgNumber,
-            funder_office::Column::Id,
-            "974761645",
-        )
-        .await,
-    );
+    funder.funder_office_id = Some(common::office_id(&app.db, "974761645").await);
     let mut leader = claims("matrix-leader");
     leader.role = Some(Role::Leader);
-    leader.service_id = Some(
-        uuid_of::<service::Entity>(
-            app,
-            service::Column::Slug,
-            service::Column::Id,
-            "hamar-barneverntjeneste",
-        )
-        .await,
-    );
+    leader.service_id = Some(common::service_id(&app.db, "hamar-barneverntjeneste").await);
     let mut prov = claims("matrix-provider");
     prov.role = Some(Role::Provider);
-    prov.provider_id = Some(
-        uuid_of::<provider::Entity>(app, provider::Column::Slug, provider::Column::Id, "nubu")
-            .await,
-    );
+    prov.provider_id = Some(common::provider_id(&app.db, "nubu").await);
     let mut staff = claims("matrix-staff");
     staff.role = Some(Role::Staff);
     let hamar = leader.service_id.unwrap();
@@ -111,14 +71,8 @@ async fn every_role_against_every_root_field() {
     let viewers = viewers(&app).await;
     let county = app.data("{ county(number: \"40\") { id } }").await["county"]["id"].clone();
     let hamar_staff = {
-        use entity::{person, service};
-        let hamar = uuid_of::<service::Entity>(
-            &app,
-            service::Column::Slug,
-            service::Column::Id,
-            "hamar-barneverntjeneste",
-        )
-        .await;
+        use entity::person;
+        let hamar = common::service_id(&app.db, "hamar-barneverntjeneste").await;
         person::Entity::find()
             .filter(person::Column::ServiceId.eq(hamar))
             .all(&app.db)
@@ -127,10 +81,8 @@ async fn every_role_against_every_root_field() {
             .len() as i64
     };
     let nubu_participants = {
-        use entity::{participation, programme_provider, programme_run, provider};
-        let nubu =
-            uuid_of::<provider::Entity>(&app, provider::Column::Slug, provider::Column::Id, "nubu")
-                .await;
+        use entity::{participation, programme_provider, programme_run};
+        let nubu = common::provider_id(&app.db, "nubu").await;
         let programmes: Vec<Uuid> = programme_provider::Entity::find()
             .filter(programme_provider::Column::ProviderId.eq(nubu))
             .all(&app.db)
@@ -341,13 +293,7 @@ async fn only_admin_manages_role_assignments_and_every_change_is_audited() {
     let admin = viewers.last().unwrap().1.clone().unwrap();
     let lier = gid(
         "Service",
-        uuid_of::<entity::service::Entity>(
-            &app,
-            entity::service::Column::Slug,
-            entity::service::Column::Id,
-            "lier-barneverntjeneste",
-        )
-        .await,
+        common::service_id(&app.db, "lier-barneverntjeneste").await,
     );
     let subject = format!("idp|{}", Uuid::now_v7().simple());
     let assign = "mutation($input: AssignRoleInput!) { assignRole(input: $input) { roleAssignment { id version role subject service { slug } } } }";

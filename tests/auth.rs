@@ -5,41 +5,11 @@ mod common;
 
 use common::{claims, spawn_app, token};
 use entity::enums::Role;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 const ME: &str = "{ me { subject authenticated roles { role service { slug } provider { slug } funderOffice { orgNumber } } } }";
-
-async fn service_id(app: &common::TestApp, slug: &str) -> Uuid {
-    entity::service::Entity::find()
-        .filter(entity::service::Column::Slug.eq(slug))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-async fn office_id(app: &common::TestApp, org: &str) -> Uuid {
-    entity::funder_office::Entity::find()
-        .filter(entity::funder_office::Column::OrgNumber.eq(org))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-async fn provider_id(app: &common::TestApp, slug: &str) -> Uuid {
-    entity::provider::Entity::find()
-        .filter(entity::provider::Column::Slug.eq(slug))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
 
 #[tokio::test]
 async fn without_a_token_the_viewer_is_anonymous() {
@@ -56,7 +26,7 @@ async fn a_leader_token_names_its_service() {
     let app = spawn_app().await;
     let mut c = claims("kari@lier.example");
     c.role = Some(Role::Leader);
-    c.service_id = Some(service_id(&app, "lier-barneverntjeneste").await);
+    c.service_id = Some(common::service_id(&app.db, "lier-barneverntjeneste").await);
     let res = app.query_as(Some(&token(&c)), ME, json!({})).await;
     let me = &res.data()["me"];
     assert_eq!(me["subject"], "kari@lier.example");
@@ -130,7 +100,7 @@ async fn bad_credentials_are_401_never_anonymous() {
 async fn a_subject_only_token_gets_its_assigned_roles() {
     let app = spawn_app().await;
     let subject = format!("idp|{}", Uuid::now_v7().simple());
-    let office = office_id(&app, "974761645").await;
+    let office = common::office_id(&app.db, "974761645").await;
     entity::role_assignment::ActiveModel {
         id: Set(Uuid::now_v7()),
         subject: Set(subject.clone()),
@@ -171,19 +141,19 @@ async fn grants_are_visible_to_their_parties_only() {
     admin.role = Some(Role::Admin);
     let mut innlandet = claims("sf-innlandet");
     innlandet.role = Some(Role::Funder);
-    innlandet.funder_office_id = Some(office_id(&app, "974761645").await);
+    innlandet.funder_office_id = Some(common::office_id(&app.db, "974761645").await);
     let mut more = claims("sf-more");
     more.role = Some(Role::Funder);
-    more.funder_office_id = Some(office_id(&app, "974764067").await);
+    more.funder_office_id = Some(common::office_id(&app.db, "974764067").await);
     let mut nubu = claims("nubu");
     nubu.role = Some(Role::Provider);
-    nubu.provider_id = Some(provider_id(&app, "nubu").await);
+    nubu.provider_id = Some(common::provider_id(&app.db, "nubu").await);
     let mut rvts = claims("rvts");
     rvts.role = Some(Role::Provider);
-    rvts.provider_id = Some(provider_id(&app, "rvts-sor").await);
+    rvts.provider_id = Some(common::provider_id(&app.db, "rvts-sor").await);
     let mut leader = claims("leader");
     leader.role = Some(Role::Leader);
-    leader.service_id = Some(service_id(&app, "hamar-barneverntjeneste").await);
+    leader.service_id = Some(common::service_id(&app.db, "hamar-barneverntjeneste").await);
 
     let count = |res: &common::GqlResponse| res.data()["grants"]["totalCount"].as_i64().unwrap();
     let anonymous = app.query(query, json!({})).await;

@@ -38,31 +38,9 @@ struct Tokens {
 }
 
 async fn tokens(app: &TestApp) -> Tokens {
-    let service = |slug: &'static str| async move {
-        entity::service::Entity::find()
-            .filter(entity::service::Column::Slug.eq(slug))
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-    };
-    let provider = |slug: &'static str| async move {
-        entity::provider::Entity::find()
-            .filter(entity::provider::Column::Slug.eq(slug))
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-    };
-    let office = entity::funder_office::Entity::find()
-        .filter(entity::funder_office::Column::OrgNumber.eq("974761645"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let service = |slug: &'static str| common::service_id(&app.db, slug);
+    let provider = |slug: &'static str| common::provider_id(&app.db, slug);
+    let office = common::office_id(&app.db, "974761645").await;
     let staff_person = persons_of(app, "elverum-barneverntjeneste").await.remove(0);
 
     let mut admin = claims("admin");

@@ -14,6 +14,8 @@ pub mod token;
 use entity::enums::Role;
 use uuid::Uuid;
 
+use crate::error::{ApiError, ApiResult};
+
 /// One capacity in which a viewer acts: a role and what it acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -109,4 +111,12 @@ impl Viewer {
             })
             .collect()
     }
+}
+
+/// The viewer of the request a resolver runs in (set at the edge for every
+/// request; its absence is a bug, reported as an internal error rather than
+/// treated as anonymous).
+pub fn viewer<'a>(ctx: &'a async_graphql::Context<'_>) -> ApiResult<&'a Viewer> {
+    ctx.data::<Viewer>()
+        .map_err(|_| ApiError::internal("no viewer in the request context"))
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 use sea_orm::{EntityTrait, QueryFilter};
 
-use crate::auth::{Viewer, policy};
+use crate::auth::policy;
 use crate::domain::access::assignments::RoleAssignment;
 use crate::domain::funding::{FunderOffice, Grant};
 use crate::domain::geography::{County, Municipality};
@@ -125,9 +125,9 @@ async fn resolve(ctx: &Context<'_>, raw: &str, field: &str) -> ApiResult<Option<
             .map(|m| Node::RoleAssignment(m.into())),
         "Grant" => {
             // The same row rule as the `grants` list, in SQL.
-            let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();
+            let viewer = crate::auth::viewer(ctx)?;
             entity::funding_grant::Entity::find_by_id(key)
-                .filter(policy::visible_grants(&viewer))
+                .filter(policy::visible_grants(viewer))
                 .one(ctx.db()?)
                 .await?
                 .map(|m| Node::Grant(m.into()))

@@ -203,3 +203,46 @@ impl TestApp {
         self.query(query, json!({})).await.data().clone()
     }
 }
+
+/// The id of the row of `E` whose `key_col` equals `value` (which must exist).
+pub async fn uuid_of<E: sea_orm::EntityTrait>(
+    db: &DatabaseConnection,
+    key_col: E::Column,
+    id_col: E::Column,
+    value: &str,
+) -> uuid::Uuid {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    E::find()
+        .select_only()
+        .column(id_col)
+        .filter(key_col.eq(value))
+        .into_tuple::<uuid::Uuid>()
+        .one(db)
+        .await
+        .expect("lookup")
+        .unwrap_or_else(|| panic!("no row with {value}"))
+}
+
+/// The id of a service, provider or funder office of the demo data.
+pub async fn service_id(db: &DatabaseConnection, slug: &str) -> uuid::Uuid {
+    use entity::service;
+    uuid_of::<service::Entity>(db, service::Column::Slug, service::Column::Id, slug).await
+}
+
+/// The id of a provider by slug.
+pub async fn provider_id(db: &DatabaseConnection, slug: &str) -> uuid::Uuid {
+    use entity::provider;
+    uuid_of::<provider::Entity>(db, provider::Column::Slug, provider::Column::Id, slug).await
+}
+
+/// The id of a funder office by organisation number.
+pub async fn office_id(db: &DatabaseConnection, org: &str) -> uuid::Uuid {
+    use entity::funder_office;
+    uuid_of::<funder_office::Entity>(
+        db,
+        funder_office::Column::OrgNumber,
+        funder_office::Column::Id,
+        org,
+    )
+    .await
+}

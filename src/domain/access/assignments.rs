@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::auth::{Viewer, policy};
+use crate::auth::{policy, viewer};
 use crate::domain::funding::FunderOffice;
 use crate::domain::people::Person;
 use crate::domain::provider::Provider;
@@ -24,11 +24,6 @@ use crate::graphql::{ContextExt, id};
 
 /// Longest subject accepted.
 const MAX_SUBJECT_LEN: usize = 255;
-
-fn viewer<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Viewer> {
-    ctx.data::<Viewer>()
-        .map_err(|_| ApiError::internal("no viewer in the request context"))
-}
 
 /// A role granted to a subject.
 pub struct RoleAssignment(pub role_assignment::Model);

@@ -104,7 +104,7 @@ pub struct AccessQuery;
 impl AccessQuery {
     /// The caller of this request: its subject and roles (anonymous
     /// without a token).
-    async fn me(&self, ctx: &Context<'_>) -> ViewerInfo {
-        ViewerInfo(ctx.data::<Viewer>().cloned().unwrap_or_default())
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<ViewerInfo> {
+        Ok(ViewerInfo(crate::auth::viewer(ctx)?.clone()))
     }
 }

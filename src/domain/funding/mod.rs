@@ -13,7 +13,7 @@ use entity::{funder_office, funder_office_county, funding_grant};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::auth::{Viewer, policy};
+use crate::auth::policy;
 use crate::domain::geography::{County, Municipality, county_id_by_number};
 use crate::domain::network::Network;
 use crate::domain::programme::Programme;
@@ -374,9 +374,9 @@ impl FundingQuery {
         last: Option<i32>,
     ) -> ApiResult<Conn<Grant>> {
         let db = ctx.db()?;
-        let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();
+        let viewer = crate::auth::viewer(ctx)?;
         let filter = filter.unwrap_or_default();
-        let mut select = funding_grant::Entity::find().filter(policy::visible_grants(&viewer));
+        let mut select = funding_grant::Entity::find().filter(policy::visible_grants(viewer));
         if let Some(org) = filter.funder_office {
             let org = normalise_org_number(&org, "filter.funderOffice")?;
             select = select.filter(

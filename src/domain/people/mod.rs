@@ -15,7 +15,7 @@ use entity::{attendance, participation, person};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::auth::{Viewer, policy};
+use crate::auth::{policy, viewer};
 use crate::domain::run::{ProgrammeRun, Session};
 use crate::domain::service::{Service, service_id_by_slug};
 use crate::domain::text_search;
@@ -30,11 +30,6 @@ impl From<person::Model> for Person {
     fn from(m: person::Model) -> Self {
         Self(m)
     }
-}
-
-fn viewer<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Viewer> {
-    ctx.data::<Viewer>()
-        .map_err(|_| ApiError::internal("no viewer in the request context"))
 }
 
 /// A staff member of a service: personal data. Visible to the person

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Audience, EnrolmentStatus, RunStatus, SessionKind};
 use entity::{enrolment, programme_run, session};
 
-use crate::auth::{Viewer, policy};
+use crate::auth::policy;
 use crate::domain::network::Network;
 use crate::domain::people::Participation;
 use crate::domain::programme::Programme;
@@ -327,8 +327,8 @@ impl Session {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        let viewer = ctx.data::<Viewer>().cloned().unwrap_or_default();
-        let full_rights = if policy::sees_exact_people_counts(&viewer) {
+        let viewer = crate::auth::viewer(ctx)?;
+        let full_rights = if policy::sees_exact_people_counts(viewer) {
             true
         } else if viewer.providers().is_empty() {
             false
@@ -343,7 +343,7 @@ impl Session {
                         .await?
                         .unwrap_or_default();
                     let providers: Vec<uuid::Uuid> = links.iter().map(|l| l.provider_id).collect();
-                    policy::sees_exact_counts_of_run(&viewer, &providers)
+                    policy::sees_exact_counts_of_run(viewer, &providers)
                 }
                 None => false,
             }
