@@ -2,16 +2,19 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::auth::authenticate::Authenticator;
 use crate::auth::dev_secret;
 use crate::auth::token::TokenVerifier;
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, HttpSettings, Settings};
 use crate::domain::seed::{self, SeedError};
 use crate::graphql;
 use crate::http;
@@ -30,6 +33,26 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// The CORS policy: the configured origins exactly, the methods and
+/// headers of the API, and the request id exposed to scripts. Unused (no
+/// CORS headers at all) when no origin is configured.
+fn cors(settings: &HttpSettings) -> Cors {
+    settings
+        .origins()
+        .into_iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "OPTIONS"])
+        .allowed_headers([
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::HeaderName::from_static(http::REQUEST_ID),
+        ])
+        .expose_headers([actix_web::http::header::HeaderName::from_static(
+            http::REQUEST_ID,
+        )])
+        .max_age(3600)
 }
 
 /// A server that is bound to its port and ready to run.
@@ -70,17 +93,33 @@ impl Application {
         let verifier = Arc::new(TokenVerifier::new(&settings.auth, dev_secret).await?);
         let auth = web::Data::new(Authenticator::new(verifier, db.clone()));
 
-        let schema = web::Data::new(graphql::build_schema(db.clone(), &settings.limits));
+        let schema = web::Data::new(graphql::build_schema_with(
+            db.clone(),
+            &settings.limits,
+            settings.http.introspection,
+        ));
         let db_data = web::Data::new(db.clone());
+        let guards = web::Data::new(http::Guards::new(&settings.http));
+        let body_limit = usize::try_from(settings.http.max_body_bytes).unwrap_or(usize::MAX);
+        let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
+                .wrap(Condition::new(
+                    !http_settings.origins().is_empty(),
+                    cors(&http_settings),
+                ))
                 .wrap(from_fn(http::trace_requests))
                 .app_data(schema.clone())
                 .app_data(db_data.clone())
                 .app_data(auth.clone())
+                .app_data(guards.clone())
+                .app_data(web::PayloadConfig::new(body_limit))
                 .configure(http::routes)
         })
+        // Time allowed to send the request head (not the execution, which
+        // KOMPETANSE_REQUEST_TIMEOUT_SECS bounds).
+        .client_request_timeout(Duration::from_secs(5))
         .listen(listener)
         .map_err(|source| StartError::Bind {
             addr: settings.bind,

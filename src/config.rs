@@ -110,6 +110,99 @@ pub struct Settings {
 
     #[command(flatten)]
     pub auth: AuthSettings,
+
+    #[command(flatten)]
+    pub http: HttpSettings,
+}
+
+/// What the HTTP edge allows: browsers, body size, time, request rate,
+/// introspection.
+#[derive(Debug, Clone, Args)]
+pub struct HttpSettings {
+    /// Browser origins allowed to call the API (CORS), comma-separated,
+    /// exact (`https://app.example.no`). None: no CORS headers, so browsers
+    /// on other origins are refused.
+    #[arg(
+        long,
+        env = "KOMPETANSE_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Largest request body in bytes; a larger one is refused with 413.
+    #[arg(long, env = "KOMPETANSE_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824), global = true)]
+    pub max_body_bytes: u64,
+
+    /// Longest a GraphQL execution may run, in seconds; a longer one is cut
+    /// off with 503.
+    #[arg(long, env = "KOMPETANSE_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub request_timeout_secs: u64,
+
+    /// GraphQL requests a client (token subject, else IP address) may make
+    /// per minute, with a burst of the same size; 0 turns the limit off.
+    #[arg(long, env = "KOMPETANSE_RATE_LIMIT_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(u32).range(0..=1_000_000), global = true)]
+    pub rate_limit_per_minute: u32,
+
+    /// Whether the schema answers introspection (`__schema`, `__type`).
+    #[arg(long, env = "KOMPETANSE_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            max_body_bytes: 1_048_576,
+            request_timeout_secs: 30,
+            rate_limit_per_minute: 600,
+            introspection: true,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The allowed CORS origins, trimmed, without empty entries.
+    pub fn origins(&self) -> Vec<&str> {
+        self.cors_origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for origin in self.origins() {
+            if !is_origin(origin) {
+                return Err(ConfigError {
+                    setting: "KOMPETANSE_CORS_ORIGINS",
+                    message: format!(
+                        "{origin:?} is not an origin like https://app.example.no (scheme and host, optional port, no path)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `s` is an exact web origin: `http(s)://host[:port]`.
+fn is_origin(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !rest.ends_with(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+        && port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok())
 }
 
 /// How bearer tokens are verified.
@@ -261,6 +354,7 @@ impl Settings {
             no_seed: false,
             limits: Limits::default(),
             auth: AuthSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 
@@ -276,6 +370,7 @@ impl Settings {
                 ),
             });
         }
+        self.http.validate()?;
         self.engine()
     }
 
@@ -292,5 +387,62 @@ impl Settings {
                 message: "expected a URL starting with sqlite: or postgres://".into(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked() {
+        for good in [
+            "https://app.example.no",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "*",
+            "app.example.no",
+            "https://app.example.no/",
+            "https://app.example.no/path",
+            "https://",
+            "https://host:",
+            "https://host:99999",
+            "ftp://host",
+            "https://ho st",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+        let mut settings = Settings::for_database("sqlite://x.db?mode=rwc");
+        settings.http.cors_origins = vec![" https://a.example.no".into(), "".into()];
+        assert!(settings.validate().is_ok());
+        assert_eq!(settings.http.origins(), ["https://a.example.no"]);
+        settings.http.cors_origins = vec!["https://a.example.no/".into()];
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.setting, "KOMPETANSE_CORS_ORIGINS");
+    }
+
+    #[test]
+    fn http_settings_from_the_command_line() {
+        let cli = Cli::try_parse_from([
+            "kompetanse",
+            "--introspection",
+            "false",
+            "--cors-origins",
+            "https://a.example.no,https://b.example.no",
+            "--rate-limit-per-minute",
+            "0",
+        ])
+        .expect("parses");
+        assert!(!cli.settings.http.introspection);
+        assert_eq!(cli.settings.http.origins().len(), 2);
+        assert_eq!(cli.settings.http.rate_limit_per_minute, 0);
+        assert_eq!(cli.settings.http.max_body_bytes, 1_048_576);
+        assert_eq!(cli.settings.http.request_timeout_secs, 30);
+        assert!(Cli::try_parse_from(["kompetanse", "--request-timeout-secs", "0"]).is_err());
+        assert!(Cli::try_parse_from(["kompetanse", "--max-body-bytes", "10"]).is_err());
     }
 }

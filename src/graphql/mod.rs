@@ -53,9 +53,92 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySu
         .data(limits.clone())
 }
 
-/// The schema with its database, ready to serve.
+/// The schema with its database, ready to serve (introspection on).
 pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
-    schema_builder(limits).data(db).finish()
+    build_schema_with(db, limits, true)
+}
+
+/// The schema with its database; `introspection: false` makes `__schema`
+/// and `__type` fail. The printed SDL ([`sdl`]) is not affected.
+pub fn build_schema_with(
+    db: DatabaseConnection,
+    limits: &Limits,
+    introspection: bool,
+) -> AppSchema {
+    let builder = schema_builder(limits).data(db);
+    if introspection {
+        builder.finish()
+    } else {
+        builder
+            .disable_introspection()
+            .extension(NoIntrospection)
+            .finish()
+    }
+}
+
+/// With introspection off, async-graphql answers `__schema` and `__type`
+/// with `null`; this extension refuses such a query with an error instead,
+/// so that clients learn why. `__typename` stays allowed.
+struct NoIntrospection;
+
+impl async_graphql::extensions::ExtensionFactory for NoIntrospection {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(NoIntrospection)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for NoIntrospection {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut seen = std::collections::HashSet::new();
+        let introspects = doc
+            .operations
+            .iter()
+            .any(|(_, op)| introspects(&doc, &op.node.selection_set.node, &mut seen));
+        if introspects {
+            let mut error = async_graphql::ServerError::new("introspection is disabled", None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", crate::error::codes::BAD_USER_INPUT);
+            return Err(error);
+        }
+        Ok(doc)
+    }
+}
+
+/// Whether a selection set asks for `__schema` or `__type`, directly or
+/// through fragments (each fragment is looked at once).
+fn introspects<'a>(
+    doc: &'a async_graphql::parser::types::ExecutableDocument,
+    set: &'a async_graphql::parser::types::SelectionSet,
+    seen: &mut std::collections::HashSet<&'a str>,
+) -> bool {
+    use async_graphql::parser::types::Selection;
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => {
+            matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                || introspects(doc, &field.node.selection_set.node, seen)
+        }
+        Selection::InlineFragment(fragment) => {
+            introspects(doc, &fragment.node.selection_set.node, seen)
+        }
+        Selection::FragmentSpread(spread) => {
+            let name = spread.node.fragment_name.node.as_str();
+            seen.insert(name)
+                && doc
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .is_some_and(|f| introspects(doc, &f.node.selection_set.node, seen))
+        }
+    })
 }
 
 /// The schema definition language of the API, as committed in

@@ -7,6 +7,13 @@
 //! - `GET /graphql?query=…`: queries only; a mutation is 405. With
 //!   `Accept: text/html` and no query, GraphiQL.
 //! - `GET /healthz`: the process is up. `GET /readyz`: the database answers.
+//!
+//! `/graphql` is guarded: bodies larger than `KOMPETANSE_MAX_BODY_BYTES` are
+//! 413, executions longer than `KOMPETANSE_REQUEST_TIMEOUT_SECS` are 503, and
+//! a client (token subject, else peer IP) over
+//! `KOMPETANSE_RATE_LIMIT_PER_MINUTE` is 429; all with `LIMIT_EXCEEDED`.
+
+pub mod guards;
 
 use std::time::Instant;
 
@@ -18,7 +25,6 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tracing::Instrument;
@@ -27,6 +33,8 @@ use uuid::Uuid;
 use crate::auth::authenticate::Authenticator;
 use crate::error::codes;
 use crate::graphql::{self, AppSchema};
+
+pub use guards::Guards;
 
 /// The media type of the GraphQL-over-HTTP specification.
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -90,7 +98,8 @@ async fn graphql_endpoint(
     schema: web::Data<AppSchema>,
     db: web::Data<DatabaseConnection>,
     auth: web::Data<Authenticator>,
-    request: Result<GraphQLRequest, actix_web::Error>,
+    guards: web::Data<Guards>,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let flavour = flavour(&http);
     let is_get = http.method() == Method::GET;
@@ -104,20 +113,19 @@ async fn graphql_endpoint(
                     .finish(),
             );
     }
-    let request = match request {
-        Ok(r) => r.into_inner(),
-        Err(err) => {
-            let status = err.as_response_error().status_code();
-            let (status, code) = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                (status, codes::LIMIT_EXCEEDED)
+    let request = match read_request(&http, body).await {
+        Ok(request) => request,
+        Err((status, message)) => {
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                codes::LIMIT_EXCEEDED
             } else {
-                (StatusCode::BAD_REQUEST, codes::BAD_USER_INPUT)
+                codes::BAD_USER_INPUT
             };
             return request_error(
                 status,
                 flavour,
                 code,
-                &format!("the request could not be read: {err}"),
+                &format!("the request could not be read: {message}"),
             );
         }
     };
@@ -164,10 +172,28 @@ async fn graphql_endpoint(
         }
     };
 
+    // Count the request against its client: the verified subject, else the
+    // peer address (never a forwarded-for header, which anyone can send).
+    let client = match &viewer.subject {
+        Some(subject) => format!("sub:{subject}"),
+        None => match http.peer_addr() {
+            Some(addr) => format!("ip:{}", addr.ip()),
+            None => "ip:unknown".to_owned(),
+        },
+    };
+    if let Some(refusal) = guards.rate_refusal(client, flavour) {
+        return refusal;
+    }
+
     let operation = request.operation_name.clone().unwrap_or_default();
     let request = graphql::prepare_request(request, &db, viewer);
     let span = tracing::info_span!("graphql", operation = %operation);
-    let response = schema.execute(request).instrument(span).await;
+    let Some(response) = guards
+        .within_timeout(schema.execute(request).instrument(span))
+        .await
+    else {
+        return guards::timeout_response(flavour);
+    };
 
     let status = if flavour == Flavour::GraphqlResponseJson
         && response.data == async_graphql::Value::Null
@@ -189,6 +215,47 @@ async fn graphql_endpoint(
             )
         }
     }
+}
+
+/// Reads the GraphQL request from the query string (GET) or the body
+/// (POST: JSON, `application/graphql` or multipart). The body arrives
+/// already bounded by the `PayloadConfig` limit (413 past it).
+async fn read_request(
+    http: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<async_graphql::Request, (StatusCode, String)> {
+    let batch = if http.method() == Method::GET {
+        async_graphql::http::parse_query_string(http.query_string())
+            .map(async_graphql::BatchRequest::Single)
+    } else {
+        let body = body.map_err(|err| {
+            let status = err.as_response_error().status_code();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                (status, "the body is larger than allowed".to_owned())
+            } else {
+                (StatusCode::BAD_REQUEST, err.to_string())
+            }
+        })?;
+        let content_type = http
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        async_graphql::http::receive_batch_body(
+            content_type,
+            body.as_ref(),
+            async_graphql::http::MultipartOptions::default(),
+        )
+        .await
+    };
+    batch.and_then(|b| b.into_single()).map_err(|err| {
+        let status = if matches!(err, async_graphql::ParseRequestError::PayloadTooLarge) {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        (status, err.to_string())
+    })
 }
 
 /// Whether the operation the request would run is a mutation. A query

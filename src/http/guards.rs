@@ -1,0 +1,157 @@
+//! The limits of the HTTP edge that are not CORS: request timeout and the
+//! per-client rate limit.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::HttpSettings;
+use crate::error::codes;
+
+use super::{Flavour, request_error};
+
+/// Keys kept by the rate limiter before idle ones are dropped.
+const PRUNE_ABOVE: usize = 10_000;
+
+/// Request timeout and rate limiter, shared by all workers (app data).
+pub struct Guards {
+    timeout: Duration,
+    limiter: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+impl Guards {
+    /// Guards from the settings.
+    pub fn new(settings: &HttpSettings) -> Self {
+        Self::with(
+            Duration::from_secs(settings.request_timeout_secs),
+            settings.rate_limit_per_minute,
+        )
+    }
+
+    /// Guards with a timeout and a limit per minute (0: no rate limit).
+    pub fn with(timeout: Duration, per_minute: u32) -> Self {
+        let limiter = NonZeroU32::new(per_minute)
+            .map(|n| RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)));
+        Self { timeout, limiter }
+    }
+
+    /// Counts a request of the client `key` (`sub:…` or `ip:…`); a client
+    /// over its limit gets the 429 (with `Retry-After`) returned here.
+    pub(super) fn rate_refusal(&self, key: String, flavour: Flavour) -> Option<HttpResponse> {
+        let limiter = self.limiter.as_ref()?;
+        if limiter.len() > PRUNE_ABOVE {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        match limiter.check_key(&key) {
+            Ok(()) => None,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let secs = retry_after_secs(wait);
+                let mut response = request_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    flavour,
+                    codes::LIMIT_EXCEEDED,
+                    &format!("too many requests; retry after {secs} s"),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                Some(response)
+            }
+        }
+    }
+
+    /// Runs `fut` within the request timeout; `None` past it (answer with
+    /// [`timeout_response`]).
+    pub(super) async fn within_timeout<F: Future>(&self, fut: F) -> Option<F::Output> {
+        let output = tokio::time::timeout(self.timeout, fut).await.ok();
+        if output.is_none() {
+            tracing::warn!(
+                timeout_ms = self.timeout.as_millis() as u64,
+                "GraphQL execution timed out"
+            );
+        }
+        output
+    }
+}
+
+/// The answer to a request whose execution took too long: 503.
+pub(super) fn timeout_response(flavour: Flavour) -> HttpResponse {
+    request_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        flavour,
+        codes::LIMIT_EXCEEDED,
+        "the request took too long and was cut off",
+    )
+}
+
+/// Whole seconds to wait, at least one.
+fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: HttpResponse) -> serde_json::Value {
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[actix_web::test]
+    async fn a_slow_execution_is_cut_off() {
+        let guards = Guards::with(Duration::from_millis(20), 0);
+        assert_eq!(guards.within_timeout(async { 7 }).await, Some(7));
+        let slow = guards.within_timeout(std::future::pending::<()>()).await;
+        assert_eq!(slow, None);
+        let slow = timeout_response(Flavour::Json);
+        assert_eq!(slow.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = body(slow).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    }
+
+    #[actix_web::test]
+    async fn rate_limit_per_key() {
+        let guards = Guards::with(Duration::from_secs(1), 2);
+        for _ in 0..2 {
+            assert!(guards.rate_refusal("ip:a".into(), Flavour::Json).is_none());
+        }
+        let refused = guards
+            .rate_refusal("ip:a".into(), Flavour::Json)
+            .expect("over the limit");
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = refused
+            .headers()
+            .get(header::RETRY_AFTER)
+            .expect("Retry-After")
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        assert!(guards.rate_refusal("ip:b".into(), Flavour::Json).is_none());
+        let off = Guards::with(Duration::from_secs(1), 0);
+        for _ in 0..100 {
+            assert!(off.rate_refusal("ip:a".into(), Flavour::Json).is_none());
+        }
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(19_001)), 20);
+        assert_eq!(retry_after_secs(Duration::from_secs(20)), 20);
+    }
+}
