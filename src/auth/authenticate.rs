@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use entity::enums::Role;
 use entity::{funder_office, person, provider, role_assignment, service};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use super::token::{Claims, TokenVerifier};
@@ -60,40 +62,22 @@ impl Authenticator {
         let need = |id: Option<Uuid>, claim: &str| {
             id.ok_or_else(|| unauthenticated(&format!("a {role} token needs the `{claim}` claim")))
         };
-        let (scope, exists) = match role {
-            Role::Admin => (Scope::Admin, true),
-            Role::Staff => {
-                let id = need(claims.person_id, "person_id")?;
-                (
-                    Scope::Staff { person_id: id },
-                    exists::<person::Entity>(&self.db, person::Column::Id, id).await?,
-                )
-            }
-            Role::Leader => {
-                let id = need(claims.service_id, "service_id")?;
-                (
-                    Scope::Leader { service_id: id },
-                    exists::<service::Entity>(&self.db, service::Column::Id, id).await?,
-                )
-            }
-            Role::Provider => {
-                let id = need(claims.provider_id, "provider_id")?;
-                (
-                    Scope::Provider { provider_id: id },
-                    exists::<provider::Entity>(&self.db, provider::Column::Id, id).await?,
-                )
-            }
-            Role::Funder => {
-                let id = need(claims.funder_office_id, "funder_office_id")?;
-                (
-                    Scope::Funder {
-                        funder_office_id: id,
-                    },
-                    exists::<funder_office::Entity>(&self.db, funder_office::Column::Id, id)
-                        .await?,
-                )
-            }
+        let scope = match role {
+            Role::Admin => Scope::Admin,
+            Role::Staff => Scope::Staff {
+                person_id: need(claims.person_id, "person_id")?,
+            },
+            Role::Leader => Scope::Leader {
+                service_id: need(claims.service_id, "service_id")?,
+            },
+            Role::Provider => Scope::Provider {
+                provider_id: need(claims.provider_id, "provider_id")?,
+            },
+            Role::Funder => Scope::Funder {
+                funder_office_id: need(claims.funder_office_id, "funder_office_id")?,
+            },
         };
+        let exists = scope_exists(&self.db, scope).await?;
         if exists {
             Ok(scope)
         } else {
@@ -134,8 +118,27 @@ pub fn scope_of_assignment(row: &role_assignment::Model) -> Option<Scope> {
     scope
 }
 
+/// Whether what a scope acts for exists in the register.
+pub async fn scope_exists(db: &impl ConnectionTrait, scope: Scope) -> ApiResult<bool> {
+    match scope {
+        Scope::Admin => Ok(true),
+        Scope::Staff { person_id } => {
+            exists::<person::Entity>(db, person::Column::Id, person_id).await
+        }
+        Scope::Leader { service_id } => {
+            exists::<service::Entity>(db, service::Column::Id, service_id).await
+        }
+        Scope::Provider { provider_id } => {
+            exists::<provider::Entity>(db, provider::Column::Id, provider_id).await
+        }
+        Scope::Funder { funder_office_id } => {
+            exists::<funder_office::Entity>(db, funder_office::Column::Id, funder_office_id).await
+        }
+    }
+}
+
 async fn exists<E: EntityTrait>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     column: E::Column,
     id: Uuid,
 ) -> ApiResult<bool>

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
-use entity::{audit_log, funder_office, person, provider, role_assignment, service};
+use entity::{audit_log, role_assignment};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
@@ -13,7 +13,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::auth::{policy, viewer};
+use crate::auth::authenticate::scope_exists;
+use crate::auth::{Scope, policy, viewer};
 use crate::domain::funding::FunderOffice;
 use crate::domain::people::Person;
 use crate::domain::provider::Provider;
@@ -298,30 +299,32 @@ impl AssignmentMutation {
                 format!("the subject must be 1 to {MAX_SUBJECT_LEN} characters"),
             ));
         }
+        // The one scope input the role takes: (its field, its type, its value).
+        let (field, type_name, raw) = match input.role {
+            Role::Admin => ("input", "", None),
+            Role::Leader => ("input.service", "Service", input.service.as_ref()),
+            Role::Provider => ("input.provider", "Provider", input.provider.as_ref()),
+            Role::Funder => (
+                "input.funderOffice",
+                "FunderOffice",
+                input.funder_office.as_ref(),
+            ),
+            Role::Staff => ("input.person", "Person", input.person.as_ref()),
+        };
         let given = [
             &input.service,
             &input.provider,
             &input.funder_office,
             &input.person,
-        ];
-        let (field, type_name) = match input.role {
-            Role::Admin => ("", ""),
-            Role::Leader => ("input.service", "Service"),
-            Role::Provider => ("input.provider", "Provider"),
-            Role::Funder => ("input.funderOffice", "FunderOffice"),
-            Role::Staff => ("input.person", "Person"),
+        ]
+        .iter()
+        .filter(|g| g.is_some())
+        .count();
+        let fits = match input.role {
+            Role::Admin => given == 0,
+            _ => given == 1 && raw.is_some(),
         };
-        let scope_given = match input.role {
-            Role::Admin => None,
-            Role::Leader => input.service.as_ref(),
-            Role::Provider => input.provider.as_ref(),
-            Role::Funder => input.funder_office.as_ref(),
-            Role::Staff => input.person.as_ref(),
-        };
-        let expected = usize::from(input.role != Role::Admin);
-        if given.iter().filter(|g| g.is_some()).count() != expected
-            || (expected == 1 && scope_given.is_none())
-        {
+        if !fits {
             let message = match input.role {
                 Role::Admin => "an ADMIN role takes no scope".to_owned(),
                 role => format!(
@@ -329,39 +332,33 @@ impl AssignmentMutation {
                     field.trim_start_matches("input.")
                 ),
             };
-            return Err(ApiError::bad_input(
-                if field.is_empty() { "input" } else { field },
-                message,
-            ));
+            return Err(ApiError::bad_input(field, message));
         }
-        let scope_id = match scope_given {
-            Some(raw) => Some(id::decode_as(raw, type_name, field)?),
-            None => None,
+        let scope = match raw {
+            None => Scope::Admin,
+            Some(raw) => {
+                let key = id::decode_as(raw, type_name, field)?;
+                match input.role {
+                    Role::Leader => Scope::Leader { service_id: key },
+                    Role::Provider => Scope::Provider { provider_id: key },
+                    Role::Funder => Scope::Funder {
+                        funder_office_id: key,
+                    },
+                    Role::Staff => Scope::Staff { person_id: key },
+                    Role::Admin => Scope::Admin,
+                }
+            }
         };
 
         let db = ctx.db()?;
         let txn = db.begin().await?;
-        if let Some(key) = scope_id {
-            let exists = match input.role {
-                Role::Leader => service::Entity::find_by_id(key).count(&txn).await?,
-                Role::Provider => provider::Entity::find_by_id(key).count(&txn).await?,
-                Role::Funder => funder_office::Entity::find_by_id(key).count(&txn).await?,
-                Role::Staff => person::Entity::find_by_id(key).count(&txn).await?,
-                Role::Admin => 1,
-            };
-            if exists == 0 {
-                return Err(ApiError::bad_input(
-                    field,
-                    format!("`{field}` names no {type_name}"),
-                ));
-            }
+        if !scope_exists(&txn, scope).await? {
+            return Err(ApiError::bad_input(
+                field,
+                format!("`{field}` names no {type_name}"),
+            ));
         }
-        let scopes = [
-            scope_id.filter(|_| input.role == Role::Leader),
-            scope_id.filter(|_| input.role == Role::Provider),
-            scope_id.filter(|_| input.role == Role::Funder),
-            scope_id.filter(|_| input.role == Role::Staff),
-        ];
+        let scopes = scope_columns(scope);
         if duplicate_exists(&txn, &subject, input.role, scopes).await? {
             return Err(ApiError::Conflict(
                 "the subject already has this role and scope".into(),
@@ -469,6 +466,17 @@ async fn duplicate_exists(
         };
     }
     Ok(q.count(db).await? > 0)
+}
+
+/// The scope as the columns `[service, provider, funder office, person]`.
+fn scope_columns(scope: Scope) -> [Option<Uuid>; 4] {
+    match scope {
+        Scope::Admin => [None; 4],
+        Scope::Leader { service_id } => [Some(service_id), None, None, None],
+        Scope::Provider { provider_id } => [None, Some(provider_id), None, None],
+        Scope::Funder { funder_office_id } => [None, None, Some(funder_office_id), None],
+        Scope::Staff { person_id } => [None, None, None, Some(person_id)],
+    }
 }
 
 fn assignment_json(row: &role_assignment::Model) -> serde_json::Value {
