@@ -364,22 +364,7 @@ async fn only_admin_manages_role_assignments_and_every_change_is_audited() {
         "lier-barneverntjeneste"
     );
 
-    // Every mutation of the schema is ADMIN-only so far, and refused to
-    // every other role without a change.
-    let schema = app
-        .data("{ __schema { mutationType { fields { name } } } }")
-        .await;
-    let mutations: BTreeSet<&str> = schema["__schema"]["mutationType"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        mutations,
-        BTreeSet::from(["assignRole", "revokeRole"]),
-        "add new mutations to the access tests"
-    );
+    // Revoking is ADMIN-only: every other role is refused without a change.
     let revoke = "mutation($input: RevokeRoleInput!) { revokeRole(input: $input) { revokedId } }";
     for (role, token) in &viewers[..viewers.len() - 1] {
         let input = json!({ "input": { "id": created["id"], "version": created["version"] } });
@@ -436,4 +421,72 @@ async fn only_admin_manages_role_assignments_and_every_change_is_audited() {
     }
     assert_eq!(log["nodes"][1]["change"]["after"]["role"], "LEADER");
     assert_eq!(log["nodes"][0]["change"]["after"], Value::Null);
+}
+
+/// Who may call each mutation (DOMAIN.md, "Roles"); the tests of each area
+/// check the scope (own service, own programme, own counties). A new
+/// mutation fails this test until it is added here.
+const MUTATION_RULES: &[(&str, &[&str])] = &[
+    ("assignRole", &["admin"]),
+    ("revokeRole", &["admin"]),
+    ("createProgramme", &["admin", "provider"]),
+    ("updateProgramme", &["admin", "provider"]),
+    ("createMilestone", &["admin", "provider"]),
+    ("updateMilestone", &["admin", "provider"]),
+    ("deleteMilestone", &["admin", "provider"]),
+    ("createRun", &["admin", "provider"]),
+    ("updateRun", &["admin", "provider"]),
+    ("cancelRun", &["admin", "provider"]),
+    ("createSession", &["admin", "provider"]),
+    ("updateSession", &["admin", "provider"]),
+    ("deleteSession", &["admin", "provider"]),
+    ("createNetwork", &["admin", "funder"]),
+    ("updateNetwork", &["admin", "funder"]),
+    ("addNetworkMember", &["admin", "funder"]),
+    ("endNetworkMembership", &["admin", "funder"]),
+    ("enrolService", &["admin", "leader", "provider"]),
+    ("withdrawEnrolment", &["admin", "leader", "provider"]),
+    ("registerPerson", &["admin", "leader"]),
+    ("updatePerson", &["admin", "leader"]),
+    ("signUp", &["admin", "leader", "provider"]),
+    ("withdrawParticipation", &["admin", "leader", "provider"]),
+    ("recordAttendance", &["admin", "leader", "provider"]),
+];
+
+#[tokio::test]
+async fn every_mutation_has_a_rule_and_needs_a_token() {
+    let app = spawn_app().await;
+    let schema = app
+        .data("{ __schema { mutationType { fields { name } } } }")
+        .await;
+    let mutations: BTreeSet<&str> = schema["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let ruled: BTreeSet<&str> = MUTATION_RULES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        mutations, ruled,
+        "add new mutations to MUTATION_RULES and test their scope rules"
+    );
+    for (name, roles) in MUTATION_RULES {
+        assert!(!roles.is_empty() && !roles.contains(&"anonymous"), "{name}");
+        // Anonymous mutations are refused before their input is looked at.
+        let res = app
+            .query(
+                &format!("mutation {{ {name}(input: {{}}) {{ __typename }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.codes(), ["UNAUTHENTICATED"], "{name}: {}", res.body);
+    }
+    // Also when a document holds a query beside the mutation.
+    let res = app
+        .query(
+            "query Q { counties { totalCount } } mutation M { signUp(input: {}) { __typename } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.codes(), ["UNAUTHENTICATED"]);
 }

@@ -21,6 +21,14 @@ pub struct Model {
     pub status: ParticipationStatus,
     /// Whether the row is synthetic test data.
     pub synthetic: bool,
+    /// Sessions meant for the participant (by audience) that they attended;
+    /// derived from attendance.
+    pub sessions_attended: i32,
+    /// Sessions of the run meant for the participant (by audience).
+    pub sessions_required: i32,
+    /// Whether the attended share meets the programme's completion rule;
+    /// derived, never typed in.
+    pub completed: bool,
     /// Optimistic-locking version, incremented on every update.
     pub version: i32,
     /// When the row was created.

@@ -9,11 +9,13 @@
 //! nested field, `node`) applies the same rule.
 
 use entity::{
-    attendance, funding_grant, network, participation, person, programme_provider, programme_run,
+    attendance, funder_office_county, funding_grant, network, participation, person,
+    programme_provider, programme_run,
 };
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
 
 use super::{Scope, Viewer};
 use crate::error::{ApiError, ApiResult};
@@ -238,6 +240,159 @@ pub fn require_admin(viewer: &Viewer) -> ApiResult<()> {
     } else {
         Err(ApiError::Unauthenticated(
             "this needs a token with the ADMIN role".into(),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Write rules. Each returns `Ok(())` when the viewer may make the change;
+// otherwise UNAUTHENTICATED for anonymous viewers and FORBIDDEN for others.
+// Rows the viewer may not even see (persons, participations) should be
+// answered NOT_FOUND by the caller before asking these.
+
+/// The refusal for a viewer: UNAUTHENTICATED without a token, else FORBIDDEN
+/// saying who may do `what`.
+pub fn refuse(viewer: &Viewer, what: &str) -> ApiError {
+    if viewer.is_authenticated() {
+        ApiError::Forbidden(what.to_owned())
+    } else {
+        ApiError::Unauthenticated(format!("sign in first: {what}"))
+    }
+}
+
+/// The providers of a programme (lead and partners).
+pub async fn providers_of_programme(
+    db: &impl ConnectionTrait,
+    programme_id: Uuid,
+) -> ApiResult<Vec<Uuid>> {
+    Ok(programme_provider::Entity::find()
+        .select_only()
+        .column(programme_provider::Column::ProviderId)
+        .filter(programme_provider::Column::ProgrammeId.eq(programme_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Whether the viewer acts for one of the programme's providers.
+async fn provides(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    programme_id: Uuid,
+) -> ApiResult<bool> {
+    let mine = viewer.providers();
+    if mine.is_empty() {
+        return Ok(false);
+    }
+    let theirs = providers_of_programme(db, programme_id).await?;
+    Ok(mine.iter().any(|p| theirs.contains(p)))
+}
+
+/// A programme, its milestones, runs and sessions are changed by ADMIN and
+/// by the programme's own providers (lead or partner).
+pub async fn may_write_programme(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    programme_id: Uuid,
+) -> ApiResult<()> {
+    if viewer.is_admin() || provides(db, viewer, programme_id).await? {
+        Ok(())
+    } else {
+        Err(refuse(
+            viewer,
+            "only ADMIN and the programme's providers may change a programme, its runs and sessions",
+        ))
+    }
+}
+
+/// The provider a new programme is registered under (as its lead), checked
+/// against the viewer: ADMIN may name any provider or none; a PROVIDER may
+/// name only its own, and without a name gets its own (if it has one).
+pub fn lead_for_new_programme(
+    viewer: &Viewer,
+    requested: Option<Uuid>,
+    field: &str,
+) -> ApiResult<Option<Uuid>> {
+    if viewer.is_admin() {
+        return Ok(requested);
+    }
+    let mine = viewer.providers();
+    match (requested, mine.as_slice()) {
+        (_, []) => Err(refuse(
+            viewer,
+            "only ADMIN and providers may create programmes",
+        )),
+        (Some(p), _) if mine.contains(&p) => Ok(Some(p)),
+        (Some(_), _) => Err(ApiError::Forbidden(format!(
+            "`{field}` is not a provider you act for"
+        ))),
+        (None, [one]) => Ok(Some(*one)),
+        (None, _) => Err(ApiError::bad_input(
+            field,
+            format!("you act for several providers: name one in `{field}`"),
+        )),
+    }
+}
+
+/// Networks and their members are managed by ADMIN, and by a FUNDER whose
+/// office covers the network's county (`None`: a national network, ADMIN
+/// only).
+pub async fn may_manage_network(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    county_id: Option<Uuid>,
+) -> ApiResult<()> {
+    if viewer.is_admin() {
+        return Ok(());
+    }
+    let offices = viewer.funder_offices();
+    if let (Some(county), false) = (county_id, offices.is_empty()) {
+        let covered = funder_office_county::Entity::find()
+            .filter(funder_office_county::Column::FunderOfficeId.is_in(offices))
+            .filter(funder_office_county::Column::CountyId.eq(county))
+            .one(db)
+            .await?
+            .is_some();
+        if covered {
+            return Ok(());
+        }
+    }
+    Err(refuse(
+        viewer,
+        "only ADMIN, and funders for networks in their office's counties, may manage a network",
+    ))
+}
+
+/// A service's staff (persons) are registered and changed by ADMIN and by
+/// the service's LEADER.
+pub fn may_manage_staff(viewer: &Viewer, service_id: Uuid) -> ApiResult<()> {
+    if viewer.is_admin() || viewer.led_services().contains(&service_id) {
+        Ok(())
+    } else {
+        Err(refuse(
+            viewer,
+            "only ADMIN and the service's leader may manage its staff",
+        ))
+    }
+}
+
+/// Enrolling a service in a run, signing its staff up and recording their
+/// attendance is for ADMIN, the service's LEADER and the run's PROVIDER.
+pub async fn may_write_participation(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    programme_id: Uuid,
+    service_id: Uuid,
+) -> ApiResult<()> {
+    if viewer.is_admin()
+        || viewer.led_services().contains(&service_id)
+        || provides(db, viewer, programme_id).await?
+    {
+        Ok(())
+    } else {
+        Err(refuse(
+            viewer,
+            "only ADMIN, the service's leader and the run's provider may do this",
         ))
     }
 }

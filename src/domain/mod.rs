@@ -13,6 +13,7 @@ pub mod reference;
 pub mod run;
 pub mod seed;
 pub mod service;
+pub mod write;
 
 mod common;
 

@@ -36,7 +36,13 @@ pub struct Query(
 /// The root mutation: every part of the domain adds its mutations. Each
 /// runs in one transaction with its audit entry.
 #[derive(MergedObject, Default)]
-pub struct Mutation(domain::access::assignments::AssignmentMutation);
+pub struct Mutation(
+    domain::access::assignments::AssignmentMutation,
+    domain::people::write::ParticipationMutation,
+    domain::run::write::RunMutation,
+    domain::programme::write::ProgrammeMutation,
+    domain::network::write::NetworkMutation,
+);
 
 /// The schema type served by the API.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -50,6 +56,7 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySu
         .limit_recursive_depth(64)
         .limit_directives(16)
         .extension(ErrorCodes)
+        .extension(MutationsNeedSignIn)
         .data(limits.clone())
 }
 
@@ -108,6 +115,49 @@ impl async_graphql::extensions::Extension for NoIntrospection {
                 .extensions
                 .get_or_insert_with(Default::default)
                 .set("code", crate::error::codes::BAD_USER_INPUT);
+            return Err(error);
+        }
+        Ok(doc)
+    }
+}
+
+/// Every mutation needs a signed-in viewer: an anonymous mutation is
+/// refused as a whole with UNAUTHENTICATED before its input is looked at,
+/// so anonymous clients learn the one thing they need to know. Which
+/// signed-in viewer may make which change is the policy's business.
+struct MutationsNeedSignIn;
+
+impl async_graphql::extensions::ExtensionFactory for MutationsNeedSignIn {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(MutationsNeedSignIn)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for MutationsNeedSignIn {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        use async_graphql::parser::types::OperationType;
+        let doc = next.run(ctx, query, variables).await?;
+        let signed_in = ctx
+            .data_opt::<crate::auth::Viewer>()
+            .is_some_and(|v| v.is_authenticated());
+        let mutates = doc
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation);
+        if mutates && !signed_in {
+            let mut error =
+                async_graphql::ServerError::new("changes need a bearer token: sign in first", None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", crate::error::codes::UNAUTHENTICATED);
             return Err(error);
         }
         Ok(doc)

@@ -7,7 +7,7 @@ use entity::enums::Role;
 use entity::{audit_log, role_assignment};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -350,8 +350,7 @@ impl AssignmentMutation {
             }
         };
 
-        let db = ctx.db()?;
-        let txn = db.begin().await?;
+        let txn = crate::domain::write::begin(ctx.db()?).await?;
         if !scope_exists(&txn, scope).await? {
             return Err(ApiError::bad_input(
                 field,
@@ -405,8 +404,7 @@ impl AssignmentMutation {
         let viewer = viewer(ctx)?.clone();
         policy::require_admin(&viewer)?;
         let key = id::decode_as(&input.id, "RoleAssignment", "input.id")?;
-        let db = ctx.db()?;
-        let txn = db.begin().await?;
+        let txn = crate::domain::write::begin(ctx.db()?).await?;
         let row = role_assignment::Entity::find_by_id(key)
             .one(&txn)
             .await?

@@ -1,5 +1,7 @@
 //! Learning and leader networks and their member services.
 
+pub mod write;
+
 use std::collections::BTreeSet;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
@@ -168,6 +170,10 @@ impl Network {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 /// The network's memberships, current ones only unless `include_former`.
@@ -287,6 +293,10 @@ impl NetworkMembership {
     /// not known) and has not left (`leftOn` empty or later than today).
     async fn is_active(&self) -> bool {
         is_current(&self.0, today())
+    }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 }
 

@@ -6,6 +6,9 @@
 //! through loaders or queries that carry the viewer's row rule from
 //! [`crate::auth::policy`]; contact details have a field rule of their own.
 
+pub mod completion;
+pub mod write;
+
 use std::collections::HashSet;
 
 use async_graphql::{Context, ID, InputObject, Object};
@@ -67,6 +70,10 @@ impl Person {
     /// Whether this is made-up demo data (all persons of the demo are).
     async fn synthetic(&self) -> bool {
         self.0.synthetic
+    }
+    /// Optimistic-locking version: pass it to `updatePerson`.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The service the person works in.
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Service> {
@@ -141,6 +148,28 @@ impl Participation {
     async fn synthetic(&self) -> bool {
         self.0.synthetic
     }
+    /// Sessions meant for the participant that they attended. STAFF
+    /// participants are measured against the run's ALL_STAFF sessions,
+    /// LEADER participants against all its sessions.
+    async fn sessions_attended(&self) -> i32 {
+        self.0.sessions_attended
+    }
+    /// Sessions of the run meant for the participant (by audience).
+    async fn sessions_required(&self) -> i32 {
+        self.0.sessions_required
+    }
+    /// Whether the participant has completed the programme: active, and
+    /// the share of `sessionsRequired` attended reaches the programme's
+    /// `completionRule.minAttendancePercent` (all of them where it sets
+    /// none). Derived from attendance, never typed in; it follows every
+    /// change of attendance, sessions and the rule.
+    async fn completed(&self) -> bool {
+        self.0.completed
+    }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// The person's recorded attendance at the sessions of this run, in
     /// session order.
     async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Vec<AttendanceRecord>> {
@@ -186,6 +215,20 @@ impl AttendanceRecord {
             .await?
             .map(Into::into)
             .ok_or_else(|| ApiError::internal("attendance without session"))
+    }
+    /// The person.
+    async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        Ok(ctx
+            .loaders()?
+            .person
+            .load_one(self.0.person_id)
+            .await?
+            .map(Person))
+    }
+    /// Optimistic-locking version: pass it in `recordAttendance` entries to
+    /// refuse a write over someone else's change.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Present (`true`) or absent (`false`).
     async fn present(&self) -> bool {

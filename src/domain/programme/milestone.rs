@@ -85,6 +85,10 @@ impl Milestone {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 /// The years of a milestone for display: "2015", or "2017–2018" (with an

@@ -3,6 +3,7 @@
 
 mod milestone;
 mod query;
+pub mod write;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use entity::enums::{ProviderRole, RunStatus, ServiceKind};
@@ -17,6 +18,7 @@ use crate::graphql::{ContextExt, id};
 
 pub use milestone::{Milestone, MilestoneFilter, MilestoneOrder, MilestoneOrderField, period};
 pub use query::{ProgrammeFilter, ProgrammeOrder, ProgrammeOrderField, ProgrammeQuery, ThemeCount};
+pub use write::ProgrammeMutation;
 
 /// A competence-development programme (kompetansetiltak): what it is for,
 /// who provides it and what it contains, independent of any particular run.
@@ -172,6 +174,10 @@ impl Programme {
     /// it is taken from.
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
+    }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod attendance;
 mod query;
+pub mod write;
 
 use std::cmp::Ordering;
 
@@ -88,6 +89,10 @@ impl ProgrammeRun {
     /// Where the record comes from (e.g. the public text it is taken from).
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
+    }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The sessions (samlinger, undervisningsdager …) of the run, in their
     /// order.
@@ -230,6 +235,10 @@ impl Enrolment {
     async fn withdrawn_on(&self) -> Option<NaiveDate> {
         self.0.withdrawn_on
     }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 async fn load_run(ctx: &Context<'_>, id: uuid::Uuid) -> ApiResult<ProgrammeRun> {
@@ -317,6 +326,10 @@ impl Session {
     /// Whether `reportedAttendance` is an approximate figure ("about 30").
     async fn reported_attendance_approximate(&self) -> bool {
         self.0.reported_attendance_approximate
+    }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The registered attendance (people with an attendance record), with
     /// small counts suppressed for viewers without full rights.

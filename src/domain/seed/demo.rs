@@ -1052,6 +1052,9 @@ pub(super) async fn insert(
     report.person = insert_rows(db, generated.persons).await?;
     report.participation = insert_rows(db, generated.participations).await?;
     report.attendance = insert_rows(db, generated.attendance).await?;
+    for run in &synthetic_runs {
+        crate::domain::people::completion::recompute(db, run.run_id, None).await?;
+    }
 
     // --- Grants.
     let mut grants = Vec::new();

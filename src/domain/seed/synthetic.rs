@@ -105,6 +105,10 @@ pub fn generate(runs: &[RunInput], now: DateTime<Utc>) -> Generated {
                 },
                 status: ParticipationStatus::Active,
                 synthetic: true,
+                // Derived after insertion (see `people::completion`).
+                sessions_attended: 0,
+                sessions_required: 0,
+                completed: false,
                 version: 1,
                 created_at: now,
                 updated_at: now,
