@@ -150,10 +150,7 @@ pub async fn recompute(
                 participation::Column::SessionsRequired,
                 Expr::val(p.required),
             )
-            .col_expr(
-                participation::Column::Completed,
-                Expr::val(p.completed),
-            )
+            .col_expr(participation::Column::Completed, Expr::val(p.completed))
             .filter(participation::Column::Id.eq(row.id))
             .exec(db)
             .await?;

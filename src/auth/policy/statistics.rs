@@ -1,0 +1,2 @@
+//! Who sees exact figures in statistics and coverage, and which cells are
+//! suppressed.
