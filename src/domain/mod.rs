@@ -5,6 +5,7 @@
 pub mod access;
 pub mod funding;
 pub mod geography;
+pub mod money;
 pub mod network;
 pub mod people;
 pub mod programme;
