@@ -240,6 +240,24 @@ pub fn dates_in_order(
     }
 }
 
+/// A new slug (the natural key of programmes, networks, services): trimmed,
+/// 1 to 120 characters of lower-case letters a–z, digits and single
+/// hyphens between them — what `slugify` makes of a name.
+pub fn new_slug(field: &str, value: &str) -> ApiResult<String> {
+    let value = value.trim();
+    crate::domain::check_slug(value, field)?;
+    let made = crate::domain::reference::slugify(value);
+    if made != value {
+        return Err(ApiError::bad_input(
+            field,
+            format!(
+                "`{field}` may hold only lower-case letters a–z, digits and single hyphens between them, e.g. \"{made}\""
+            ),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 /// An integer within `min..=max`.
 pub fn in_range(field: &str, value: i32, min: i32, max: i32) -> ApiResult<i32> {
     if (min..=max).contains(&value) {
@@ -308,6 +326,30 @@ mod tests {
             assert_eq!(
                 field_of(email("input.email", Some(bad)).unwrap_err()),
                 "input.email",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn slugs_are_lower_case_and_hyphenated() {
+        assert_eq!(
+            new_slug("s", " laeringsnettverk-agder-2 ").unwrap(),
+            "laeringsnettverk-agder-2"
+        );
+        for bad in [
+            "",
+            "Mitt-Liv",
+            "mitt liv",
+            "mitt--liv",
+            "-mitt",
+            "mitt-",
+            "møte",
+            &"a".repeat(121),
+        ] {
+            assert_eq!(
+                field_of(new_slug("input.slug", bad).unwrap_err()),
+                "input.slug",
                 "{bad}"
             );
         }

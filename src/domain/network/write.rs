@@ -22,7 +22,6 @@ use uuid::Uuid;
 
 use super::{Network, NetworkMembership, today};
 use crate::auth::{policy, viewer};
-use crate::domain::common::check_slug;
 use crate::domain::write::{
     self, MAX_NAME, MAX_PROSE, check_version, opt_text, text, unique_as_conflict, update_versioned,
 };
@@ -140,7 +139,7 @@ impl NetworkMutation {
         input: CreateNetworkInput,
     ) -> ApiResult<CreateNetworkPayload> {
         let viewer = viewer(ctx)?.clone();
-        let slug = slug("input.slug", &input.slug)?;
+        let slug = write::new_slug("input.slug", &input.slug)?;
         let name = text("input.name", &input.name, MAX_NAME)?;
         let description = opt_text("input.description", input.description.as_deref(), MAX_PROSE)?;
         let county_id = match (input.scope, &input.county) {
@@ -421,28 +420,6 @@ impl NetworkMutation {
     }
 }
 
-/// A new slug: trimmed, [`check_slug`]'s length, and URL-safe — lower-case
-/// ASCII letters and digits in groups joined by single hyphens.
-fn slug(field: &str, value: &str) -> ApiResult<String> {
-    let value = value.trim();
-    check_slug(value, field)?;
-    let url_safe = value.split('-').all(|part| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    if !url_safe {
-        return Err(ApiError::bad_input(
-            field,
-            format!(
-                "`{field}` may hold only lower-case letters a–z, digits and single hyphens between them"
-            ),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
 /// Checks that `county_id` names a county in force today (not merged away
 /// or dissolved): BAD_USER_INPUT naming `field` otherwise.
 async fn current_county(
@@ -483,34 +460,5 @@ async fn service_exists(db: &impl ConnectionTrait, service_id: Uuid, field: &str
             field,
             format!("`{field}` names no service"),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_must_be_url_safe() {
-        assert_eq!(
-            slug("s", " laeringsnettverk-agder-2 ").unwrap(),
-            "laeringsnettverk-agder-2"
-        );
-        for bad in [
-            "",
-            "Laering",
-            "a--b",
-            "-a",
-            "a-",
-            "a b",
-            "læring",
-            &"a".repeat(121),
-        ] {
-            assert_eq!(
-                slug("input.slug", bad).unwrap_err().code(),
-                "BAD_USER_INPUT",
-                "{bad}"
-            );
-        }
     }
 }

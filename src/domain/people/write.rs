@@ -16,7 +16,7 @@ use entity::enums::{Audience, EnrolmentStatus, ParticipationRole, ParticipationS
 use entity::{attendance, enrolment, participation, person, programme_run, service, session};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, Set,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -685,6 +685,18 @@ impl ParticipationMutation {
                 ApiError::bad_input("input.session", "`input.session` names no session")
             })?;
         let run = open_run(&txn, session.run_id, "input.session").await?;
+        // The run is now share-locked (PostgreSQL): a session deleted while
+        // we waited for the lock is gone when read again.
+        if session::Entity::find_by_id(session_id)
+            .one(&txn)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::bad_input(
+                "input.session",
+                "`input.session` names no session",
+            ));
+        }
 
         let persons: HashMap<Uuid, person::Model> = person::Entity::find()
             .filter(person::Column::Id.is_in(person_ids.iter().copied()))
@@ -828,13 +840,16 @@ impl ParticipationMutation {
 }
 
 /// The run, which must exist and be open for writes (neither CANCELLED nor
-/// COMPLETED); errors name `field`.
+/// COMPLETED), share-locked for the transaction; errors name `field`.
 async fn open_run(
     txn: &DatabaseTransaction,
     run_id: Uuid,
     field: &str,
 ) -> ApiResult<programme_run::Model> {
+    // Shared lock: writes that change the run's sessions or status take it
+    // exclusively, so they and this write take turns.
     let run = programme_run::Entity::find_by_id(run_id)
+        .lock_shared()
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::bad_input(field, format!("`{field}` names no run")))?;
