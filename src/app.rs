@@ -17,6 +17,7 @@ use crate::auth::token::TokenVerifier;
 use crate::config::{ConfigError, HttpSettings, Settings};
 use crate::domain::seed::{self, SeedError};
 use crate::graphql;
+use crate::graphql::persisted::{AllowList, AllowListError, Persisted};
 use crate::http;
 
 /// Why the application could not start.
@@ -28,6 +29,8 @@ pub enum StartError {
     Database(#[from] DbErr),
     #[error("loading the reference and demo data: {0}")]
     Seed(#[from] SeedError),
+    #[error(transparent)]
+    AllowList(#[from] AllowListError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -93,15 +96,44 @@ impl Application {
         let verifier = Arc::new(TokenVerifier::new(&settings.auth, dev_secret).await?);
         let auth = web::Data::new(Authenticator::new(verifier, db.clone()));
 
+        let persisted = match &settings.http.allow_list {
+            Some(path) => {
+                let list = AllowList::load(path)?;
+                tracing::info!(
+                    documents = list.len(),
+                    "allow-list mode: only registered documents run"
+                );
+                Persisted::AllowList(Arc::new(list))
+            }
+            None => Persisted::automatic(settings.http.apq_cache_size as usize),
+        };
         let schema = web::Data::new(graphql::build_schema_with(
             db.clone(),
             &settings.limits,
-            settings.http.introspection,
+            &graphql::SchemaOptions {
+                introspection: settings.http.introspection,
+                persisted,
+            },
         ));
-        let db_data = web::Data::new(db.clone());
+        let replica = match &settings.read_database_url {
+            Some(url) => {
+                let replica = crate::db::connect_url(&settings, url).await?;
+                tracing::info!(
+                    replica = %crate::db::redacted_url(url),
+                    "queries read from the replica"
+                );
+                Some(replica)
+            }
+            None => None,
+        };
+        let db_data = web::Data::new(crate::db::Pools {
+            primary: db.clone(),
+            replica,
+        });
         let guards = web::Data::new(http::Guards::new(&settings.http));
         let body_limit = usize::try_from(settings.http.max_body_bytes).unwrap_or(usize::MAX);
         let http_settings = settings.http.clone();
+        http::prometheus::install();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())

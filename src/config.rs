@@ -35,8 +35,21 @@ pub enum Command {
         reset: bool,
     },
     /// Migrate, then load the reference data and the demo data if the
-    /// database is empty.
-    Seed,
+    /// database is empty; with `--synthetic SCALE`, load a synthetic
+    /// national dataset for load tests instead.
+    Seed {
+        /// Load a synthetic national dataset of this size (1 ≈ 250 services,
+        /// 6 000 persons, 150 000 attendance rows; 10 = ten times that;
+        /// decimals such as 0.05 make a small one). Loads the reference data
+        /// first when it is missing; refused when data for the same seed is
+        /// already there.
+        #[arg(long, value_name = "SCALE")]
+        synthetic: Option<f64>,
+        /// The seed of the synthetic data: the same seed and scale give the
+        /// same rows and ids.
+        #[arg(long, value_name = "N", default_value_t = 2026, requires = "synthetic")]
+        seed: u64,
+    },
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
     /// Print a signed development token for a role and scope (the token
@@ -87,6 +100,16 @@ pub struct Settings {
     /// `postgres://user@host:port/db` (production).
     #[arg(long, env = "KOMPETANSE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+
+    /// A PostgreSQL read replica for queries (`postgres://…`); mutations
+    /// and persisted documents sent by hash use the primary.
+    #[arg(long, env = "KOMPETANSE_READ_DATABASE_URL", global = true)]
+    pub read_database_url: Option<String>,
+
+    /// Log lines as human-readable text or as JSON objects (one per line,
+    /// for log collectors).
+    #[arg(long, env = "KOMPETANSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(
@@ -147,6 +170,16 @@ pub struct HttpSettings {
     /// Whether the schema answers introspection (`__schema`, `__type`).
     #[arg(long, env = "KOMPETANSE_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
+
+    /// How many query texts automatic persisted queries (APQ) remember;
+    /// 0 turns APQ off.
+    #[arg(long, env = "KOMPETANSE_APQ_CACHE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=1_000_000), global = true)]
+    pub apq_cache_size: u32,
+
+    /// Allow-list mode: a `.graphql` file, or a folder of them, holding the
+    /// only documents the server runs (by text or SHA-256 hash).
+    #[arg(long, env = "KOMPETANSE_ALLOW_LIST", global = true)]
+    pub allow_list: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -157,6 +190,8 @@ impl Default for HttpSettings {
             request_timeout_secs: 30,
             rate_limit_per_minute: 600,
             introspection: true,
+            apq_cache_size: 1000,
+            allow_list: None,
         }
     }
 }
@@ -316,6 +351,10 @@ pub struct Limits {
     /// Page size when neither `first` nor `last` is given.
     #[arg(long, env = "KOMPETANSE_DEFAULT_PAGE_SIZE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub default_page_size: u32,
+
+    /// Most aliased fields in one document.
+    #[arg(long, env = "KOMPETANSE_MAX_ALIASES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=10_000), global = true)]
+    pub max_aliases: u32,
 }
 
 impl Default for Limits {
@@ -325,8 +364,19 @@ impl Default for Limits {
             max_complexity: 20_000,
             max_page_size: 100,
             default_page_size: 20,
+            max_aliases: 30,
         }
     }
+}
+
+/// The form of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// A configuration error, reported at start.
@@ -352,6 +402,8 @@ impl Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_max_connections: 5,
             no_seed: false,
+            read_database_url: None,
+            log_format: LogFormat::Text,
             limits: Limits::default(),
             auth: AuthSettings::default(),
             http: HttpSettings::default(),
@@ -371,7 +423,23 @@ impl Settings {
             });
         }
         self.http.validate()?;
-        self.engine()
+        let engine = self.engine()?;
+        if let Some(read) = &self.read_database_url {
+            let read = read.trim();
+            let same = match engine {
+                Engine::Sqlite => read.starts_with("sqlite:"),
+                Engine::Postgres => {
+                    read.starts_with("postgres://") || read.starts_with("postgresql://")
+                }
+            };
+            if !same {
+                return Err(ConfigError {
+                    setting: "KOMPETANSE_READ_DATABASE_URL",
+                    message: "the read replica must be a database of the same engine as KOMPETANSE_DATABASE_URL".into(),
+                });
+            }
+        }
+        Ok(engine)
     }
 
     /// The engine named by the database URL's scheme.

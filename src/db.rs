@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    TransactionTrait,
+};
 
 use crate::config::Settings;
 
@@ -13,7 +16,13 @@ use crate::config::Settings;
 /// SQLite runs in WAL mode with a busy timeout so that readers and the one
 /// writer do not block each other; foreign keys are enforced on both engines.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
-    let mut opts = ConnectOptions::new(settings.database_url.trim().to_owned());
+    connect_url(settings, &settings.database_url).await
+}
+
+/// Opens a pool on `url` with the pool settings of `settings` (the read
+/// replica's pool is sized like the primary's).
+pub async fn connect_url(settings: &Settings, url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.trim().to_owned());
     opts.max_connections(settings.db_max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
@@ -31,14 +40,48 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// Applies all pending migrations.
+/// A key of PostgreSQL's advisory locks, taken while migrating.
+const MIGRATION_LOCK: i64 = 0x6b6f_6d70_6574; // "kompet"
+
+/// Applies all pending migrations. On PostgreSQL they run in one
+/// transaction that first takes an advisory lock, so that servers starting
+/// together migrate one after the other (the later ones find nothing to do).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
+    } else {
+        Migrator::up(db, None).await
+    }
 }
 
 /// Reverts all migrations.
 pub async fn reset(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::down(db, None).await
+}
+
+/// The pools of a server: the primary, and where one is configured a read
+/// replica that answers queries (never mutations).
+#[derive(Debug, Clone)]
+pub struct Pools {
+    /// The primary: every write, and reads without a replica.
+    pub primary: DatabaseConnection,
+    /// The replica for queries, if configured.
+    pub replica: Option<DatabaseConnection>,
+}
+
+impl Pools {
+    /// The pool a request runs on: the replica for a query when there is
+    /// one, else the primary.
+    pub fn for_request(&self, mutates: bool) -> &DatabaseConnection {
+        match (&self.replica, mutates) {
+            (Some(replica), false) => replica,
+            _ => &self.primary,
+        }
+    }
 }
 
 /// Checks that the database answers (for `/readyz`).

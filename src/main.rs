@@ -11,7 +11,7 @@ use kompetanse::{Application, db, domain, graphql, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init(cli.settings.log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -39,13 +39,22 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("database is up to date");
             }
         }
-        Command::Seed => {
+        Command::Seed { synthetic, seed } => {
+            if let Some(scale) = synthetic {
+                domain::seed::national::check_scale(scale)
+                    .map_err(|e| format!("--synthetic: {e}"))?;
+            }
             settings.validate()?;
             let conn = db::connect(&settings).await?;
             db::migrate(&conn).await?;
-            match domain::seed::seed_if_empty(&conn).await? {
-                Some(report) => println!("{report}"),
-                None => println!("the database already holds data; nothing loaded"),
+            if let Some(scale) = synthetic {
+                let report = domain::seed::seed_synthetic(&conn, scale, seed).await?;
+                println!("{report}");
+            } else {
+                match domain::seed::seed_if_empty(&conn).await? {
+                    Some(report) => println!("{report}"),
+                    None => println!("the database already holds data; nothing loaded"),
+                }
             }
         }
         Command::Schema => print!("{}", graphql::sdl()),

@@ -63,6 +63,9 @@ enum Expect {
     /// ADMIN gets data; others are refused (UNAUTHENTICATED without a
     /// token, FORBIDDEN with one).
     AdminOnly,
+    /// A list of totals rows (no grouping: one row) whose `grants` count
+    /// depends on the role, as in `Rows`.
+    Total([i64; 6]),
 }
 
 #[tokio::test]
@@ -213,6 +216,11 @@ async fn every_role_against_every_root_field() {
             Expect::Rows([0, 0, 0, 3, 2, 3]),
         ),
         (
+            "grantTotals",
+            "{ grantTotals(groupBy: []) { grants } }".into(),
+            Expect::Total([0, 0, 0, 3, 2, 3]),
+        ),
+        (
             "persons",
             "{ persons { totalCount } }".into(),
             Expect::Rows([0, 1, hamar_staff, nubu_participants, 0, 37]),
@@ -226,6 +234,16 @@ async fn every_role_against_every_root_field() {
             "auditLog",
             "{ auditLog { totalCount } }".into(),
             Expect::AdminOnly,
+        ),
+        (
+            "participationStats",
+            "{ participationStats(groupBy: [YEAR]) { year runs sessions services municipalities } }".into(),
+            Expect::Public,
+        ),
+        (
+            "coverage",
+            "{ coverage { municipalitiesReached populationReached counties { municipalitiesReached } } }".into(),
+            Expect::Public,
         ),
     ];
 
@@ -266,6 +284,13 @@ async fn every_role_against_every_root_field() {
                     assert_eq!(
                         res.data()[*name]["totalCount"],
                         counts[i],
+                        "{name} for {role}"
+                    );
+                }
+                Expect::Total(counts) => {
+                    assert_eq!(
+                        res.data()[*name],
+                        json!([{ "grants": counts[i] }]),
                         "{name} for {role}"
                     );
                 }
@@ -451,6 +476,13 @@ const MUTATION_RULES: &[(&str, &[&str])] = &[
     ("signUp", &["admin", "leader", "provider"]),
     ("withdrawParticipation", &["admin", "leader", "provider"]),
     ("recordAttendance", &["admin", "leader", "provider"]),
+    ("draftGrant", &["admin", "leader"]),
+    ("updateGrantDraft", &["admin", "leader"]),
+    ("submitGrant", &["admin", "leader"]),
+    ("withdrawGrant", &["admin", "leader"]),
+    ("decideGrant", &["admin", "funder"]),
+    ("markGrantPaid", &["admin", "funder"]),
+    ("reportGrant", &["admin", "leader"]),
 ];
 
 #[tokio::test]

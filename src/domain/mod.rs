@@ -14,6 +14,7 @@ pub mod reference;
 pub mod run;
 pub mod seed;
 pub mod service;
+pub mod statistics;
 pub mod write;
 
 mod common;

@@ -6,6 +6,8 @@ pub mod loader;
 pub mod loaders;
 pub mod node;
 pub mod pagination;
+pub mod persisted;
+pub mod rules;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
@@ -31,6 +33,7 @@ pub struct Query(
     domain::run::RunQuery,
     domain::funding::FundingQuery,
     domain::people::PeopleQuery,
+    domain::statistics::StatisticsQuery,
 );
 
 /// The root mutation: every part of the domain adds its mutations. Each
@@ -42,159 +45,76 @@ pub struct Mutation(
     domain::run::write::RunMutation,
     domain::programme::write::ProgrammeMutation,
     domain::network::write::NetworkMutation,
+    domain::funding::write::GrantMutation,
 );
 
 /// The schema type served by the API.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// A schema builder with the limits applied and no database attached; the
-/// server adds the database, `kompetanse schema` prints it as it is.
-pub fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+/// How a schema serves requests beyond its limits.
+#[derive(Clone)]
+pub struct SchemaOptions {
+    /// Whether `__schema`/`__type` may be asked.
+    pub introspection: bool,
+    /// Automatic persisted queries, an allow-list, or neither.
+    pub persisted: persisted::Persisted,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        Self {
+            introspection: true,
+            persisted: persisted::Persisted::automatic(persisted::DEFAULT_APQ_CAPACITY),
+        }
+    }
+}
+
+/// A schema builder with the limits and options applied and no database
+/// attached; the server adds the database, `kompetanse schema` prints it.
+pub fn schema_builder(
+    limits: &Limits,
+    options: &SchemaOptions,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth as usize)
         .limit_complexity(limits.max_complexity as usize)
         .limit_recursive_depth(64)
         .limit_directives(16)
         .extension(ErrorCodes)
-        .extension(MutationsNeedSignIn)
-        .data(limits.clone())
+        .extension(options.persisted.clone())
+        .extension(rules::DocumentRules {
+            introspection: options.introspection,
+            max_aliases: limits.max_aliases,
+        })
+        .data(limits.clone());
+    if options.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
-/// The schema with its database, ready to serve (introspection on).
+/// The schema with its database, ready to serve (introspection on,
+/// automatic persisted queries).
 pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
-    build_schema_with(db, limits, true)
+    build_schema_with(db, limits, &SchemaOptions::default())
 }
 
-/// The schema with its database; `introspection: false` makes `__schema`
-/// and `__type` fail. The printed SDL ([`sdl`]) is not affected.
+/// The schema with its database and options.
 pub fn build_schema_with(
     db: DatabaseConnection,
     limits: &Limits,
-    introspection: bool,
+    options: &SchemaOptions,
 ) -> AppSchema {
-    let builder = schema_builder(limits).data(db);
-    if introspection {
-        builder.finish()
-    } else {
-        builder
-            .disable_introspection()
-            .extension(NoIntrospection)
-            .finish()
-    }
-}
-
-/// With introspection off, async-graphql answers `__schema` and `__type`
-/// with `null`; this extension refuses such a query with an error instead,
-/// so that clients learn why. `__typename` stays allowed.
-struct NoIntrospection;
-
-impl async_graphql::extensions::ExtensionFactory for NoIntrospection {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(NoIntrospection)
-    }
-}
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for NoIntrospection {
-    async fn parse_query(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        query: &str,
-        variables: &async_graphql::Variables,
-        next: async_graphql::extensions::NextParseQuery<'_>,
-    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let mut seen = std::collections::HashSet::new();
-        let introspects = doc
-            .operations
-            .iter()
-            .any(|(_, op)| introspects(&doc, &op.node.selection_set.node, &mut seen));
-        if introspects {
-            let mut error = async_graphql::ServerError::new("introspection is disabled", None);
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", crate::error::codes::BAD_USER_INPUT);
-            return Err(error);
-        }
-        Ok(doc)
-    }
-}
-
-/// Every mutation needs a signed-in viewer: an anonymous mutation is
-/// refused as a whole with UNAUTHENTICATED before its input is looked at,
-/// so anonymous clients learn the one thing they need to know. Which
-/// signed-in viewer may make which change is the policy's business.
-struct MutationsNeedSignIn;
-
-impl async_graphql::extensions::ExtensionFactory for MutationsNeedSignIn {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(MutationsNeedSignIn)
-    }
-}
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for MutationsNeedSignIn {
-    async fn parse_query(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        query: &str,
-        variables: &async_graphql::Variables,
-        next: async_graphql::extensions::NextParseQuery<'_>,
-    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
-        use async_graphql::parser::types::OperationType;
-        let doc = next.run(ctx, query, variables).await?;
-        let signed_in = ctx
-            .data_opt::<crate::auth::Viewer>()
-            .is_some_and(|v| v.is_authenticated());
-        let mutates = doc
-            .operations
-            .iter()
-            .any(|(_, op)| op.node.ty == OperationType::Mutation);
-        if mutates && !signed_in {
-            let mut error =
-                async_graphql::ServerError::new("changes need a bearer token: sign in first", None);
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", crate::error::codes::UNAUTHENTICATED);
-            return Err(error);
-        }
-        Ok(doc)
-    }
-}
-
-/// Whether a selection set asks for `__schema` or `__type`, directly or
-/// through fragments (each fragment is looked at once).
-fn introspects<'a>(
-    doc: &'a async_graphql::parser::types::ExecutableDocument,
-    set: &'a async_graphql::parser::types::SelectionSet,
-    seen: &mut std::collections::HashSet<&'a str>,
-) -> bool {
-    use async_graphql::parser::types::Selection;
-    set.items.iter().any(|item| match &item.node {
-        Selection::Field(field) => {
-            matches!(field.node.name.node.as_str(), "__schema" | "__type")
-                || introspects(doc, &field.node.selection_set.node, seen)
-        }
-        Selection::InlineFragment(fragment) => {
-            introspects(doc, &fragment.node.selection_set.node, seen)
-        }
-        Selection::FragmentSpread(spread) => {
-            let name = spread.node.fragment_name.node.as_str();
-            seen.insert(name)
-                && doc
-                    .fragments
-                    .get(&spread.node.fragment_name.node)
-                    .is_some_and(|f| introspects(doc, &f.node.selection_set.node, seen))
-        }
-    })
+    schema_builder(limits, options).data(db).finish()
 }
 
 /// The schema definition language of the API, as committed in
 /// `schema.graphql`.
 pub fn sdl() -> String {
-    schema_builder(&Limits::default()).finish().sdl()
+    schema_builder(&Limits::default(), &SchemaOptions::default())
+        .finish()
+        .sdl()
 }
 
 /// Builds the per-request data of a GraphQL request.
@@ -203,7 +123,12 @@ pub fn prepare_request(
     db: &DatabaseConnection,
     viewer: crate::auth::Viewer,
 ) -> async_graphql::Request {
-    request.data(Loaders::new(db.clone(), &viewer)).data(viewer)
+    // The request's pool (primary or replica) shadows the schema's for
+    // `ctx.db()` and the loaders.
+    request
+        .data(Loaders::new(db.clone(), &viewer))
+        .data(viewer)
+        .data(db.clone())
 }
 
 /// Shorthands for resolvers.

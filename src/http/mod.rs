@@ -14,9 +14,11 @@
 //! `KOMPETANSE_RATE_LIMIT_PER_MINUTE` is 429; all with `LIMIT_EXCEEDED`.
 
 pub mod guards;
+pub mod prometheus;
 
 use std::time::Instant;
 
+use crate::db::Pools;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -25,7 +27,6 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(graphql_endpoint))
             .route(web::get().to(graphql_endpoint)),
     )
+    .route("/metrics", web::get().to(prometheus::endpoint))
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz));
 }
@@ -96,7 +98,7 @@ fn request_error(status: StatusCode, flavour: Flavour, code: &str, message: &str
 async fn graphql_endpoint(
     http: HttpRequest,
     schema: web::Data<AppSchema>,
-    db: web::Data<DatabaseConnection>,
+    pools: web::Data<Pools>,
     auth: web::Data<Authenticator>,
     guards: web::Data<Guards>,
     body: Result<web::Bytes, actix_web::Error>,
@@ -129,7 +131,7 @@ async fn graphql_endpoint(
             );
         }
     };
-    if request.query.trim().is_empty() {
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
         return request_error(
             StatusCode::BAD_REQUEST,
             flavour,
@@ -137,7 +139,8 @@ async fn graphql_endpoint(
             "no GraphQL query in the request",
         );
     }
-    if is_get && is_mutation(&request) {
+    let mutates = is_mutation(&request);
+    if is_get && mutates {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             flavour,
@@ -185,15 +188,45 @@ async fn graphql_endpoint(
         return refusal;
     }
 
-    let operation = request.operation_name.clone().unwrap_or_default();
-    let request = graphql::prepare_request(request, &db, viewer);
+    let operation = prometheus::operation_label(request.operation_name.as_deref());
+    // Queries sent as text may read from the replica; mutations and
+    // documents sent by hash only (whose kind is not known yet) use the
+    // primary.
+    let db = pools.for_request(mutates || request.query.trim().is_empty());
+    let mut request = graphql::prepare_request(request, db, viewer);
+    if is_get {
+        // A persisted mutation asked for by GET is refused by the
+        // document rules, which see the document once it is known.
+        request = request.data(graphql::rules::ViaGet);
+    }
     let span = tracing::info_span!("graphql", operation = %operation);
+    let started = Instant::now();
     let Some(response) = guards
         .within_timeout(schema.execute(request).instrument(span))
         .await
     else {
+        prometheus::graphql_operation(
+            operation,
+            &[codes::LIMIT_EXCEEDED.to_owned()],
+            started.elapsed(),
+        );
         return guards::timeout_response(flavour);
     };
+    let error_codes: Vec<String> = response
+        .errors
+        .iter()
+        .map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .and_then(|v| match v {
+                    async_graphql::Value::String(code) => Some(code.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| codes::INTERNAL_SERVER_ERROR.to_owned())
+        })
+        .collect();
+    prometheus::graphql_operation(operation, &error_codes, started.elapsed());
 
     let status = if flavour == Flavour::GraphqlResponseJson
         && response.data == async_graphql::Value::Null
@@ -280,14 +313,30 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
-    match crate::db::ping(&db).await {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "up" })),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "database": "down" }))
-        }
+async fn readyz(pools: web::Data<Pools>) -> HttpResponse {
+    let primary = crate::db::ping(&pools.primary).await;
+    let replica = match &pools.replica {
+        Some(replica) => Some(crate::db::ping(replica).await),
+        None => None,
+    };
+    let state = |r: &Result<(), sea_orm::DbErr>| if r.is_ok() { "up" } else { "down" };
+    for err in [Some(&primary), replica.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_ref().err())
+    {
+        tracing::warn!(error = %err, "readiness check failed");
+    }
+    let mut body = json!({ "database": state(&primary) });
+    if let Some(r) = &replica {
+        body["replica"] = json!(state(r));
+    }
+    let ready = primary.is_ok() && replica.as_ref().is_none_or(|r| r.is_ok());
+    body["status"] = json!(if ready { "ready" } else { "unavailable" });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
@@ -315,16 +364,20 @@ pub async fn trace_requests(
         .map(str::to_owned)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let route = prometheus::route(req.path());
+    let method = req.method().to_string();
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
             .insert(header::HeaderName::from_static(REQUEST_ID), value);
     }
+    let elapsed = started.elapsed();
+    prometheus::http_request(route, &method, res.status().as_u16(), elapsed);
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = elapsed.as_millis() as u64,
             "request done"
         );
     });

@@ -10,19 +10,26 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Union};
 use chrono::{DateTime, Utc};
 use entity::enums::GrantStatus;
 use entity::{funder_office, funder_office_county, funding_grant};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::auth::policy;
+use crate::auth::{Viewer, policy};
 use crate::domain::geography::{County, Municipality, county_id_by_number};
+use crate::domain::money::Kroner;
 use crate::domain::network::Network;
-use crate::domain::programme::Programme;
+use crate::domain::programme::{Programme, programme_id_by_slug};
 use crate::domain::run::ProgrammeRun;
 use crate::domain::service::Service;
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
 use crate::graphql::{ContextExt, id};
+
+mod sql;
+pub mod totals;
+pub mod write;
+
+pub use totals::{GrantDimension, GrantTotal};
 
 /// A county governor's office (Statsforvalteren). It covers one or more
 /// counties and funds competence work in them.
@@ -174,13 +181,14 @@ impl Grant {
     async fn year(&self) -> i32 {
         self.0.year
     }
-    /// Kroner applied for.
-    async fn amount_applied(&self) -> Option<i64> {
-        self.0.amount_applied
+    /// Kroner applied for (null where not known).
+    async fn amount_applied(&self) -> Option<Kroner> {
+        self.0.amount_applied.map(Kroner)
     }
-    /// Kroner granted (may be less than applied for).
-    async fn amount_granted(&self) -> Option<i64> {
-        self.0.amount_granted
+    /// Kroner granted (may be less than applied for); set by the decision
+    /// to grant, null before and for a rejection.
+    async fn amount_granted(&self) -> Option<Kroner> {
+        self.0.amount_granted.map(Kroner)
     }
     /// Where the application stands.
     async fn status(&self) -> GrantStatus {
@@ -218,6 +226,10 @@ impl Grant {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+    /// Optimistic-locking version: pass it to updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 /// Which funder offices to list.
@@ -248,17 +260,88 @@ pub struct FunderOfficeOrder {
     pub direction: OrderDirection,
 }
 
-/// Which grants to list (within those the viewer may see).
+/// Which grants to list or total (within those the viewer may see). All
+/// given criteria must hold.
 #[derive(Debug, Default, InputObject)]
 pub struct GrantFilter {
-    /// Only grants of the office with this organisation number.
+    /// Only grants to the office with this organisation number.
     pub funder_office: Option<String>,
-    /// Only grants of offices covering this county (two-digit number).
+    /// Only grants whose recipient is in this county (two-digit number):
+    /// the recipient municipality's county, the recipient network's
+    /// county, or the county of the recipient service's host municipality.
     pub county: Option<String>,
+    /// Only grants to this recipient: the global id of a `Service`, a
+    /// `Municipality` or a `Network`.
+    pub recipient: Option<ID>,
+    /// Only grants naming this run (global id of a `ProgrammeRun`).
+    pub run: Option<ID>,
+    /// Only grants for this programme (its slug): naming it, or naming one
+    /// of its runs.
+    pub programme: Option<String>,
     /// Only grants of this budget year.
     pub year: Option<i32>,
-    /// Only grants in this status.
-    pub status: Option<GrantStatus>,
+    /// Only grants in one of these statuses.
+    pub status: Option<Vec<GrantStatus>>,
+}
+
+impl GrantFilter {
+    /// The filter and the viewer's row rule as one SQL condition on
+    /// `funding_grant`.
+    pub async fn condition(
+        self,
+        db: &impl ConnectionTrait,
+        viewer: &Viewer,
+    ) -> ApiResult<Condition> {
+        let mut cond = Condition::all().add(policy::visible_grants(viewer));
+        if let Some(org) = self.funder_office {
+            let org = normalise_org_number(&org, "filter.funderOffice")?;
+            cond = cond.add(
+                funding_grant::Column::FunderOfficeId.in_subquery(
+                    Query::select()
+                        .column(funder_office::Column::Id)
+                        .from(funder_office::Entity)
+                        .and_where(funder_office::Column::OrgNumber.eq(org))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(number) = self.county {
+            let county_id = county_id_by_number(db, &number, "filter.county").await?;
+            cond = cond.add(sql::recipient_county().eq(county_id));
+        }
+        if let Some(recipient) = self.recipient {
+            let (kind, key) = id::decode(&recipient, "filter.recipient")?;
+            let col = match kind.as_str() {
+                "Service" => funding_grant::Column::RecipientServiceId,
+                "Municipality" => funding_grant::Column::RecipientMunicipalityId,
+                "Network" => funding_grant::Column::RecipientNetworkId,
+                other => {
+                    return Err(ApiError::bad_input(
+                        "filter.recipient",
+                        format!(
+                            "`filter.recipient` is the id of a {other}, expected a Service, Municipality or Network"
+                        ),
+                    ));
+                }
+            };
+            cond = cond.add(col.eq(key));
+        }
+        if let Some(run) = self.run {
+            let run_id = id::decode_as(&run, "ProgrammeRun", "filter.run")?;
+            cond = cond.add(funding_grant::Column::RunId.eq(run_id));
+        }
+        if let Some(slug) = self.programme {
+            let programme_id = programme_id_by_slug(db, &slug, "filter.programme").await?;
+            cond = cond.add(sql::grant_programme().eq(programme_id));
+        }
+        if let Some(year) = self.year {
+            cond = cond.add(funding_grant::Column::Year.eq(year));
+        }
+        if let Some(statuses) = self.status {
+            cond = cond.add(funding_grant::Column::Status.is_in(statuses));
+        }
+        Ok(cond)
+    }
 }
 
 /// Fields to sort grants by.
@@ -375,38 +458,8 @@ impl FundingQuery {
     ) -> ApiResult<Conn<Grant>> {
         let db = ctx.db()?;
         let viewer = crate::auth::viewer(ctx)?;
-        let filter = filter.unwrap_or_default();
-        let mut select = funding_grant::Entity::find().filter(policy::visible_grants(viewer));
-        if let Some(org) = filter.funder_office {
-            let org = normalise_org_number(&org, "filter.funderOffice")?;
-            select = select.filter(
-                funding_grant::Column::FunderOfficeId.in_subquery(
-                    Query::select()
-                        .column(funder_office::Column::Id)
-                        .from(funder_office::Entity)
-                        .and_where(funder_office::Column::OrgNumber.eq(org))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(number) = filter.county {
-            let county_id = county_id_by_number(db, &number, "filter.county").await?;
-            select = select.filter(
-                funding_grant::Column::FunderOfficeId.in_subquery(
-                    Query::select()
-                        .column(funder_office_county::Column::FunderOfficeId)
-                        .from(funder_office_county::Entity)
-                        .and_where(funder_office_county::Column::CountyId.eq(county_id))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(year) = filter.year {
-            select = select.filter(funding_grant::Column::Year.eq(year));
-        }
-        if let Some(status) = filter.status {
-            select = select.filter(funding_grant::Column::Status.eq(status));
-        }
+        let condition = filter.unwrap_or_default().condition(db, viewer).await?;
+        let select = funding_grant::Entity::find().filter(condition);
         let (field, dir) = order_by.map_or((GrantOrderField::Year, OrderDirection::Desc), |o| {
             (o.field, o.direction)
         });
@@ -425,6 +478,23 @@ impl FundingQuery {
             ctx.limits()?,
         )
         .await
+    }
+
+    /// Totals of the grants the viewer may see (and `filter` selects),
+    /// grouped by the dimensions in `groupBy` — e.g. `[OFFICE, YEAR]` gives
+    /// one row per office and year that has grants. An empty `groupBy`
+    /// gives one row over all of them. Amounts are whole kroner, summed in
+    /// the database; rows come ordered by their keys.
+    async fn grant_totals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<GrantFilter>,
+        group_by: Vec<GrantDimension>,
+    ) -> ApiResult<Vec<GrantTotal>> {
+        let db = ctx.db()?;
+        let viewer = crate::auth::viewer(ctx)?;
+        let condition = filter.unwrap_or_default().condition(db, viewer).await?;
+        totals::totals(db, condition, &group_by).await
     }
 }
 

@@ -1,0 +1,337 @@
+//! Grant totals: applied, granted and paid kroner per office, county,
+//! programme, year and status, with the participants recorded at the runs
+//! the grants pay for. One GROUP BY statement over the grants the viewer
+//! may see; the server only divides the sums.
+
+use async_graphql::{Context, Enum, Object};
+use entity::enums::GrantStatus;
+use entity::funding_grant;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, Order};
+use uuid::Uuid;
+
+use super::{FunderOffice, sql};
+use crate::domain::geography::County;
+use crate::domain::money::Kroner;
+use crate::domain::programme::Programme;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::ContextExt;
+
+/// What grant totals are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+pub enum GrantDimension {
+    /// The funder office the applications are addressed to.
+    Office,
+    /// The county of the recipient (the municipality's county, the
+    /// network's county, or the county of the service's host municipality).
+    County,
+    /// The programme the grant pays for (named, or that of its run).
+    Programme,
+    /// The budget year.
+    Year,
+    /// The status of the applications.
+    Status,
+}
+
+impl GrantDimension {
+    fn alias(self) -> &'static str {
+        match self {
+            Self::Office => "office",
+            Self::County => "county",
+            Self::Programme => "programme",
+            Self::Year => "year",
+            Self::Status => "status",
+        }
+    }
+}
+
+/// One row of grant totals: the keys of its group (those not grouped by
+/// are null) and the sums over the group's grants.
+#[derive(Debug, Clone)]
+pub struct GrantTotal {
+    office_id: Option<Uuid>,
+    county_id: Option<Uuid>,
+    programme_id: Option<Uuid>,
+    year: Option<i32>,
+    status: Option<GrantStatus>,
+    grants: i64,
+    applied: i64,
+    granted: i64,
+    paid: i64,
+    participants: Option<i64>,
+    granted_attended: Option<i64>,
+    participants_granted: Option<i64>,
+}
+
+/// One row of grant totals: the keys of its group (a key that is not
+/// grouped by is null; so is a county or programme the grants of the group
+/// do not have) and the sums over the group's grants.
+#[Object]
+impl GrantTotal {
+    /// The funder office of the group, when grouped by OFFICE.
+    async fn office(&self, ctx: &Context<'_>) -> ApiResult<Option<FunderOffice>> {
+        match self.office_id {
+            Some(id) => Ok(ctx
+                .loaders()?
+                .funder_office
+                .load_one(id)
+                .await?
+                .map(FunderOffice)),
+            None => Ok(None),
+        }
+    }
+    /// The recipients' county of the group, when grouped by COUNTY (null
+    /// for recipients without a county, e.g. national networks).
+    async fn county(&self, ctx: &Context<'_>) -> ApiResult<Option<County>> {
+        match self.county_id {
+            Some(id) => Ok(ctx.loaders()?.county.load_one(id).await?.map(County)),
+            None => Ok(None),
+        }
+    }
+    /// The programme of the group, when grouped by PROGRAMME (null for
+    /// grants that name neither a programme nor a run).
+    async fn programme(&self, ctx: &Context<'_>) -> ApiResult<Option<Programme>> {
+        match self.programme_id {
+            Some(id) => Ok(ctx.loaders()?.programme.load_one(id).await?.map(Into::into)),
+            None => Ok(None),
+        }
+    }
+    /// The budget year of the group, when grouped by YEAR.
+    async fn year(&self) -> Option<i32> {
+        self.year
+    }
+    /// The status of the group, when grouped by STATUS.
+    async fn status(&self) -> Option<GrantStatus> {
+        self.status
+    }
+    /// How many grants (applications) the group holds.
+    async fn grants(&self) -> i64 {
+        self.grants
+    }
+    /// Kroner applied for, summed over the group's applications.
+    async fn applied(&self) -> Kroner {
+        Kroner(self.applied)
+    }
+    /// Kroner granted: the granted amounts of the group's GRANTED, PAID
+    /// and REPORTED grants.
+    async fn granted(&self) -> Kroner {
+        Kroner(self.granted)
+    }
+    /// Kroner paid out: the granted amounts of the group's PAID and
+    /// REPORTED grants.
+    async fn paid(&self) -> Kroner {
+        Kroner(self.paid)
+    }
+    /// Participants, for the grants that name a run: the distinct persons
+    /// of each grant's recipient recorded present at any session of that
+    /// run, summed over those grants. Null when no grant of the group names
+    /// a run with attendance recorded for its recipient.
+    async fn participants(&self) -> Option<i64> {
+        self.participants
+    }
+    /// Kroner granted per participant, rounded to whole kroner: the granted
+    /// amounts of the group's grants with recorded attendance, divided by
+    /// their participants. Null when no granted grant of the group has
+    /// recorded attendance (or nobody was present).
+    async fn kroner_per_participant(&self) -> Option<Kroner> {
+        per_participant(self.granted_attended?, self.participants_granted?).map(Kroner)
+    }
+}
+
+/// `granted ÷ participants`, rounded half up to whole kroner; `None` for no
+/// participants.
+pub fn per_participant(granted: i64, participants: i64) -> Option<i64> {
+    if participants <= 0 {
+        return None;
+    }
+    let (g, p) = (i128::from(granted), i128::from(participants));
+    let q = if g >= 0 {
+        (2 * g + p) / (2 * p)
+    } else {
+        -((-2 * g + p) / (2 * p))
+    };
+    i64::try_from(q).ok()
+}
+
+fn bigint(e: impl Into<Expr>) -> Expr {
+    Func::cast_as(e.into(), Alias::new("BIGINT")).into()
+}
+
+fn g(col: &str) -> Expr {
+    Expr::col((Alias::new("g"), Alias::new(col)))
+}
+
+fn granted_statuses() -> Vec<GrantStatus> {
+    vec![
+        GrantStatus::Granted,
+        GrantStatus::Paid,
+        GrantStatus::Reported,
+    ]
+}
+
+/// The statement: per-grant figures in a derived table `g` (only the grants
+/// meeting `condition`), grouped by `group_by`.
+fn statement(condition: Condition, group_by: &[GrantDimension]) -> SelectStatement {
+    let status = funding_grant::Column::Status;
+    let amount_granted =
+        || Expr::col((funding_grant::Entity, funding_grant::Column::AmountGranted));
+    let inner = Query::select()
+        .from(funding_grant::Entity)
+        .expr_as(
+            Expr::col((funding_grant::Entity, funding_grant::Column::FunderOfficeId)),
+            Alias::new("office"),
+        )
+        .expr_as(sql::recipient_county(), Alias::new("county"))
+        .expr_as(sql::grant_programme(), Alias::new("programme"))
+        .expr_as(
+            Expr::col((funding_grant::Entity, funding_grant::Column::Year)),
+            Alias::new("year"),
+        )
+        .expr_as(
+            Expr::col((funding_grant::Entity, funding_grant::Column::Status)),
+            Alias::new("status"),
+        )
+        .expr_as(
+            Expr::col((funding_grant::Entity, funding_grant::Column::AmountApplied)),
+            Alias::new("applied"),
+        )
+        .expr_as(
+            Expr::case(status.is_in(granted_statuses()), amount_granted()),
+            Alias::new("granted"),
+        )
+        .expr_as(
+            Expr::case(
+                status.is_in([GrantStatus::Paid, GrantStatus::Reported]),
+                amount_granted(),
+            ),
+            Alias::new("paid"),
+        )
+        .expr_as(sql::attendance_recorded(), Alias::new("recorded"))
+        .expr_as(sql::attendance_present(), Alias::new("present"))
+        .cond_where(condition)
+        .to_owned();
+
+    let known = || g("recorded").gt(0);
+    let known_granted = || g("recorded").gt(0).and(g("granted").is_not_null());
+    let mut outer = Query::select();
+    outer.from_subquery(inner, Alias::new("g"));
+    for dim in group_by {
+        outer.expr_as(g(dim.alias()), Alias::new(dim.alias()));
+    }
+    outer
+        .expr_as(bigint(Func::count(Expr::cust("*"))), Alias::new("grants"))
+        .expr_as(
+            bigint(Func::coalesce([
+                Func::sum(g("applied")).into(),
+                Expr::val(0),
+            ])),
+            Alias::new("applied"),
+        )
+        .expr_as(
+            bigint(Func::coalesce([
+                Func::sum(g("granted")).into(),
+                Expr::val(0),
+            ])),
+            Alias::new("granted"),
+        )
+        .expr_as(
+            bigint(Func::coalesce([Func::sum(g("paid")).into(), Expr::val(0)])),
+            Alias::new("paid"),
+        )
+        .expr_as(
+            bigint(Func::sum(Expr::case(known(), g("present")))),
+            Alias::new("participants"),
+        )
+        .expr_as(
+            bigint(Func::sum(Expr::case(known_granted(), g("granted")))),
+            Alias::new("granted_attended"),
+        )
+        .expr_as(
+            bigint(Func::sum(Expr::case(known_granted(), g("present")))),
+            Alias::new("participants_granted"),
+        );
+    for dim in group_by {
+        outer.add_group_by([g(dim.alias())]);
+    }
+    for dim in group_by {
+        outer.order_by_expr(g(dim.alias()), Order::Asc);
+    }
+    outer
+}
+
+/// The totals of the grants meeting `condition` (the viewer's row rule and
+/// the filter), grouped by `group_by` (duplicates ignored). No dimensions:
+/// one row over all of them.
+pub async fn totals(
+    db: &impl ConnectionTrait,
+    condition: Condition,
+    group_by: &[GrantDimension],
+) -> ApiResult<Vec<GrantTotal>> {
+    let mut dims: Vec<GrantDimension> = Vec::new();
+    for d in group_by {
+        if !dims.contains(d) {
+            dims.push(*d);
+        }
+    }
+    let stmt = statement(condition, &dims);
+    let rows = db.query_all(&stmt).await?;
+    let has = |d: GrantDimension| dims.contains(&d);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let uuid = |d: GrantDimension| -> ApiResult<Option<Uuid>> {
+            if has(d) {
+                Ok(row.try_get::<Option<Uuid>>("", d.alias())?)
+            } else {
+                Ok(None)
+            }
+        };
+        let status = if has(GrantDimension::Status) {
+            let raw: Option<String> = row.try_get("", "status")?;
+            match raw {
+                Some(s) => Some(
+                    GrantStatus::ALL
+                        .iter()
+                        .copied()
+                        .find(|st| st.as_str() == s)
+                        .ok_or_else(|| ApiError::internal(format!("unknown grant status {s}")))?,
+                ),
+                None => None,
+            }
+        } else {
+            None
+        };
+        out.push(GrantTotal {
+            office_id: uuid(GrantDimension::Office)?,
+            county_id: uuid(GrantDimension::County)?,
+            programme_id: uuid(GrantDimension::Programme)?,
+            year: if has(GrantDimension::Year) {
+                row.try_get::<Option<i32>>("", "year")?
+            } else {
+                None
+            },
+            status,
+            grants: row.try_get("", "grants")?,
+            applied: row.try_get("", "applied")?,
+            granted: row.try_get("", "granted")?,
+            paid: row.try_get("", "paid")?,
+            participants: row.try_get("", "participants")?,
+            granted_attended: row.try_get("", "granted_attended")?,
+            participants_granted: row.try_get("", "participants_granted")?,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_participant;
+
+    #[test]
+    fn kroner_per_participant_rounds_half_up() {
+        assert_eq!(per_participant(100, 3), Some(33));
+        assert_eq!(per_participant(100, 6), Some(17));
+        assert_eq!(per_participant(5, 2), Some(3));
+        assert_eq!(per_participant(100, 0), None);
+        assert_eq!(per_participant(0, 4), Some(0));
+    }
+}

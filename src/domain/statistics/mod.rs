@@ -1,0 +1,540 @@
+//! Participation statistics and coverage, computed in the database.
+//!
+//! `participationStats` answers each request with one grouped SQL
+//! statement (see [`sql`]); the rows' key objects (programme, county, …)
+//! load through the request's DataLoaders. People counts are suppressed
+//! under the rules of [`crate::auth::policy::statistics`].
+//! `coverage` measures how much of the country the programmes reach.
+
+mod coverage;
+pub mod sql;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use entity::enums::{RunStatus, ServiceKind, SessionKind};
+use sea_orm::{ConnectionTrait, QueryResult};
+use uuid::Uuid;
+
+use crate::auth::policy::statistics::{
+    Cell, protect_against_subtraction, rate_shown, sees_grant_sums, slices,
+};
+use crate::auth::viewer;
+use crate::domain::geography::{County, Municipality};
+use crate::domain::money::Kroner;
+use crate::domain::network::Network;
+use crate::domain::programme::Programme;
+use crate::domain::provider::Provider;
+use crate::domain::write;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::{ContextExt, id};
+
+pub use coverage::{CountyCoverage, Coverage, CoverageFilter};
+use sql::{Dim, Filter, Plan};
+
+/// The most rows one `participationStats` request returns; a grouping
+/// with more is refused with LIMIT_EXCEEDED (narrow it with a filter).
+pub const MAX_STATS_ROWS: usize = 10_000;
+
+/// A dimension to group participation statistics by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum StatsDimension {
+    /// The programme of the run.
+    Programme,
+    /// A provider of the run's programme (lead or partner): a run of a
+    /// programme with two providers counts for both.
+    Provider,
+    /// A current county covered by the service (the enrolled service for
+    /// runs, services and sessions; the person's service for people
+    /// counts). A service covering municipalities in two counties counts
+    /// for both.
+    County,
+    /// A current municipality covered by the service (its registered
+    /// municipalities and its host municipality). A service registered for
+    /// a municipality that has since merged counts for its successor
+    /// (e.g. Bø → Midt-Telemark).
+    Municipality,
+    /// The kind of the service.
+    ServiceKind,
+    /// The network the run is organised for.
+    Network,
+    /// The (starting) year of the run.
+    Year,
+    /// The kind of session. Sessions and attendance count by their own
+    /// kind; runs, services and grants count for each kind of session the
+    /// run has; participants and completions count the people present at a
+    /// session of that kind.
+    SessionKind,
+}
+
+impl From<StatsDimension> for Dim {
+    fn from(d: StatsDimension) -> Self {
+        match d {
+            StatsDimension::Programme => Dim::Programme,
+            StatsDimension::Provider => Dim::Provider,
+            StatsDimension::County => Dim::County,
+            StatsDimension::Municipality => Dim::Municipality,
+            StatsDimension::ServiceKind => Dim::ServiceKind,
+            StatsDimension::Network => Dim::Network,
+            StatsDimension::Year => Dim::Year,
+            StatsDimension::SessionKind => Dim::SessionKind,
+        }
+    }
+}
+
+/// Which facts participation statistics count. Ids are global ids; an id
+/// of the right type that names no object gives no rows.
+#[derive(Debug, Default, InputObject)]
+pub struct StatsFilter {
+    /// Only runs of this programme (a `Programme` id).
+    pub programme: Option<ID>,
+    /// Only runs of programmes this provider (a `Provider` id) leads or is
+    /// a partner in.
+    pub provider: Option<ID>,
+    /// Only runs organised for this network (a `Network` id).
+    pub network: Option<ID>,
+    /// Only this service (a `Service` id): its enrolments, and its staff
+    /// for people counts. A LEADER sees exact figures for its own service.
+    pub service: Option<ID>,
+    /// Only services covering a municipality of this county (a `County`
+    /// id), counting that county's municipalities only.
+    pub county: Option<ID>,
+    /// Only services covering this municipality (a `Municipality` id,
+    /// current; ended municipalities count for their successors).
+    pub municipality: Option<ID>,
+    /// Only services of this kind.
+    pub service_kind: Option<ServiceKind>,
+    /// Only runs of this (starting) year.
+    pub year: Option<i32>,
+    /// Only sessions of this kind (see `StatsDimension.SESSION_KIND`).
+    pub session_kind: Option<SessionKind>,
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+}
+
+impl StatsFilter {
+    fn decode(&self) -> ApiResult<Filter> {
+        let decode = |v: &Option<ID>, ty: &str, field: &str| -> ApiResult<Option<Uuid>> {
+            v.as_ref().map(|v| id::decode_as(v, ty, field)).transpose()
+        };
+        Ok(Filter {
+            programme: decode(&self.programme, "Programme", "filter.programme")?,
+            provider: decode(&self.provider, "Provider", "filter.provider")?,
+            network: decode(&self.network, "Network", "filter.network")?,
+            service: decode(&self.service, "Service", "filter.service")?,
+            county: decode(&self.county, "County", "filter.county")?,
+            municipality: decode(&self.municipality, "Municipality", "filter.municipality")?,
+            service_kind: self.service_kind,
+            year: self
+                .year
+                .map(|y| write::year("filter.year", y))
+                .transpose()?,
+            session_kind: self.session_kind,
+            status: self.status,
+        })
+    }
+}
+
+/// One group of participation statistics: its keys (null for dimensions
+/// not grouped by, and for facts without such a key, e.g. runs without a
+/// network) and its measures.
+///
+/// People counts (`participants`, `attendances`, `completions`) are
+/// suppressed so that no one can be singled out: a count is `null`, and
+/// `suppressed` is true, when between 1 and 4 of the people behind it lie
+/// outside the viewer's full rights. Full rights: ADMIN on everything; a
+/// LEADER on the staff of its service; a PROVIDER on the people in runs of
+/// its programmes; a FUNDER on the people of services covering a
+/// municipality in its office's counties. Anonymous and STAFF viewers have
+/// none, so every count from 1 to 4 is hidden from them; a row made only
+/// of people within the viewer's rights is exact.
+///
+/// So that a hidden count cannot be worked out by subtraction from a total
+/// (another request with fewer group keys), a second count is hidden
+/// wherever exactly one count is hidden among the rows that differ in a
+/// single group key: the smallest shown count with people outside the
+/// viewer's rights (or else a zero), repeated until no such set of rows
+/// has a single hidden count. Where no second count exists, the hidden count holds all the
+/// people outside the viewer's rights of that set, and its total is
+/// hidden by the first rule. Differences between requests with different
+/// filters are not covered.
+pub struct ParticipationStatsRow {
+    programme: Option<Uuid>,
+    provider: Option<Uuid>,
+    county: Option<Uuid>,
+    municipality: Option<Uuid>,
+    service_kind: Option<ServiceKind>,
+    network: Option<Uuid>,
+    year: Option<i32>,
+    session_kind: Option<SessionKind>,
+    runs: i64,
+    sessions: i64,
+    services: i64,
+    municipalities: i64,
+    granted: Option<i64>,
+    participants: Option<i64>,
+    attendances: Option<i64>,
+    attendance_rate: Option<f64>,
+    completions: Option<i64>,
+    suppressed: bool,
+}
+
+/// One group of participation statistics: its keys (null for dimensions
+/// not grouped by, and for facts without such a key, e.g. runs without a
+/// network) and its measures.
+///
+/// People counts (`participants`, `attendances`, `completions`) are
+/// suppressed so that no one can be singled out: a count is `null`, and
+/// `suppressed` is true, when between 1 and 4 of the people behind it lie
+/// outside the viewer's full rights. Full rights: ADMIN on everything; a
+/// LEADER on the staff of its service; a PROVIDER on the people in runs of
+/// its programmes; a FUNDER on the people of services covering a
+/// municipality in its office's counties. Anonymous and STAFF viewers have
+/// none, so every count from 1 to 4 is hidden from them; a row made only
+/// of people within the viewer's rights is exact.
+///
+/// So that a hidden count cannot be worked out by subtraction from a total
+/// (another request with fewer group keys), a second count is hidden
+/// wherever exactly one count is hidden among the rows that differ in a
+/// single group key: the smallest shown count with people outside the
+/// viewer's rights (or else a zero), repeated until no such set of rows
+/// has a single hidden count. Where no second count exists, the hidden count holds all the
+/// people outside the viewer's rights of that set, and its total is
+/// hidden by the first rule. Differences between requests with different
+/// filters are not covered.
+#[Object]
+impl ParticipationStatsRow {
+    /// The programme (when grouped by PROGRAMME).
+    async fn programme(&self, ctx: &Context<'_>) -> ApiResult<Option<Programme>> {
+        Ok(match self.programme {
+            Some(k) => ctx.loaders()?.programme.load_one(k).await?.map(Programme),
+            None => None,
+        })
+    }
+    /// The provider (when grouped by PROVIDER; null for programmes without
+    /// a registered provider).
+    async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<Provider>> {
+        Ok(match self.provider {
+            Some(k) => ctx.loaders()?.provider.load_one(k).await?.map(Provider),
+            None => None,
+        })
+    }
+    /// The current county (when grouped by COUNTY; null for runs without
+    /// enrolled services).
+    async fn county(&self, ctx: &Context<'_>) -> ApiResult<Option<County>> {
+        Ok(match self.county {
+            Some(k) => ctx.loaders()?.county.load_one(k).await?.map(County),
+            None => None,
+        })
+    }
+    /// The current municipality (when grouped by MUNICIPALITY; null for
+    /// runs without enrolled services).
+    async fn municipality(&self, ctx: &Context<'_>) -> ApiResult<Option<Municipality>> {
+        Ok(match self.municipality {
+            Some(k) => ctx
+                .loaders()?
+                .municipality
+                .load_one(k)
+                .await?
+                .map(Municipality),
+            None => None,
+        })
+    }
+    /// The kind of service (when grouped by SERVICE_KIND).
+    async fn service_kind(&self) -> Option<ServiceKind> {
+        self.service_kind
+    }
+    /// The network (when grouped by NETWORK; null for runs without one).
+    async fn network(&self, ctx: &Context<'_>) -> ApiResult<Option<Network>> {
+        Ok(match self.network {
+            Some(k) => ctx.loaders()?.network.load_one(k).await?.map(Network),
+            None => None,
+        })
+    }
+    /// The (starting) year of the runs (when grouped by YEAR; null for
+    /// runs without a known year).
+    async fn year(&self) -> Option<i32> {
+        self.year
+    }
+    /// The kind of session (when grouped by SESSION_KIND; null for runs
+    /// without sessions).
+    async fn session_kind(&self) -> Option<SessionKind> {
+        self.session_kind
+    }
+    /// Programme runs in the group.
+    async fn runs(&self) -> i64 {
+        self.runs
+    }
+    /// Sessions of those runs (for service keys: of the runs the services
+    /// were enrolled in).
+    async fn sessions(&self) -> i64 {
+        self.sessions
+    }
+    /// Services enrolled in the runs (at any time, including those that
+    /// later withdrew).
+    async fn services(&self) -> i64 {
+        self.services
+    }
+    /// Current municipalities covered by the enrolled services.
+    async fn municipalities(&self) -> i64 {
+        self.municipalities
+    }
+    /// People signed up to the runs (at any time), each counted once; with
+    /// a session kind, the people present at a session of that kind. Null
+    /// when suppressed.
+    async fn participants(&self) -> Option<i64> {
+        self.participants
+    }
+    /// Attendance records marked present. Null when suppressed.
+    async fn attendances(&self) -> Option<i64> {
+        self.attendances
+    }
+    /// Records marked present divided by all attendance records (present
+    /// or absent), from 0 to 1; null without records, and when
+    /// `attendances` is suppressed or the rate would reveal a suppressed
+    /// number of absences.
+    async fn attendance_rate(&self) -> Option<f64> {
+        self.attendance_rate
+    }
+    /// People who completed a run under its completion rule, each counted
+    /// once. Null when suppressed.
+    async fn completions(&self) -> Option<i64> {
+        self.completions
+    }
+    /// Kroner granted to the runs: grants GRANTED, PAID or REPORTED that
+    /// name a run, among those the viewer may see (`grants`: a FUNDER its
+    /// office's, a PROVIDER those naming its programmes or runs, a LEADER
+    /// its service's, ADMIN all); null for anonymous and STAFF viewers, who
+    /// see no grants. A run's grants count in full in every group the run
+    /// is in, so rows of a grouping by county or provider may add up to
+    /// more than the total.
+    async fn granted_kroner(&self) -> Option<Kroner> {
+        self.granted.map(Kroner)
+    }
+    /// Whether a people count of the row (or its attendance rate) is
+    /// withheld.
+    async fn suppressed(&self) -> bool {
+        self.suppressed
+    }
+}
+
+/// One row as read from the database, before suppression.
+struct Raw {
+    keys: Vec<Key>,
+    runs: i64,
+    sessions: i64,
+    services: i64,
+    municipalities: i64,
+    granted: i64,
+    participants: Cell,
+    completions: Cell,
+    recorded: Cell,
+    present: Cell,
+}
+
+/// A group key value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Id(Option<Uuid>),
+    Year(Option<i32>),
+    ServiceKind(Option<ServiceKind>),
+    SessionKind(Option<SessionKind>),
+}
+
+impl Key {
+    /// A sort key: nulls last, ids by their bytes, years in order, kinds in
+    /// their declaration order (the same on both engines).
+    fn sort_key(&self) -> (bool, u128) {
+        fn rank<T: PartialEq>(all: &[T], v: &T) -> u128 {
+            all.iter().position(|x| x == v).unwrap_or(usize::MAX) as u128
+        }
+        match self {
+            Key::Id(v) => (v.is_none(), v.map_or(0, |u| u.as_u128())),
+            Key::Year(v) => (
+                v.is_none(),
+                v.map_or(0, |y| (i64::from(y) - i64::from(i32::MIN)) as u128),
+            ),
+            Key::ServiceKind(v) => (v.is_none(), v.map_or(0, |k| rank(ServiceKind::ALL, &k))),
+            Key::SessionKind(v) => (v.is_none(), v.map_or(0, |k| rank(SessionKind::ALL, &k))),
+        }
+    }
+}
+
+fn parse_enum<T: Copy + std::fmt::Display>(all: &[T], text: Option<String>) -> Option<T> {
+    text.and_then(|t| all.iter().copied().find(|v| v.to_string() == t))
+}
+
+fn read_row(row: &QueryResult, dims: &[Dim]) -> Result<Raw, sea_orm::DbErr> {
+    let mut keys = Vec::with_capacity(dims.len());
+    for d in dims {
+        let col = d.key();
+        keys.push(match d {
+            Dim::Year => Key::Year(row.try_get("", col)?),
+            Dim::ServiceKind => {
+                Key::ServiceKind(parse_enum(ServiceKind::ALL, row.try_get("", col)?))
+            }
+            Dim::SessionKind => {
+                Key::SessionKind(parse_enum(SessionKind::ALL, row.try_get("", col)?))
+            }
+            _ => Key::Id(row.try_get("", col)?),
+        });
+    }
+    let n = |name: &str| -> Result<i64, sea_orm::DbErr> {
+        Ok(row.try_get::<Option<i64>>("", name)?.unwrap_or(0))
+    };
+    Ok(Raw {
+        keys,
+        runs: n("runs")?,
+        sessions: n("sessions")?,
+        services: n("services")?,
+        municipalities: n("municipalities")?,
+        granted: n("granted")?,
+        participants: Cell::new(n("participants")?, n("participants_own")?),
+        completions: Cell::new(n("completions")?, n("completions_own")?),
+        recorded: Cell::new(n("recorded")?, n("recorded_own")?),
+        present: Cell::new(n("present")?, n("present_own")?),
+    })
+}
+
+/// Hides the cells of one measure: the primary rule, then protection
+/// against subtraction within each slice of the grouping.
+fn hide(cells: &[Cell], slices: &[Vec<usize>]) -> Vec<bool> {
+    let mut hidden: Vec<bool> = cells.iter().map(Cell::primary_hidden).collect();
+    protect_against_subtraction(cells, &mut hidden, slices);
+    hidden
+}
+
+/// Computes the statistics of a request: one statement, then suppression.
+pub async fn participation_stats(
+    db: &impl ConnectionTrait,
+    viewer: &crate::auth::Viewer,
+    filter: &StatsFilter,
+    group_by: &[StatsDimension],
+) -> ApiResult<Vec<ParticipationStatsRow>> {
+    let mut dims: Vec<Dim> = Vec::new();
+    for d in group_by {
+        let d = Dim::from(*d);
+        if !dims.contains(&d) {
+            dims.push(d);
+        }
+    }
+    let plan = Plan {
+        dims: dims.clone(),
+        filter: filter.decode()?,
+    };
+    let stmt = db
+        .get_database_backend()
+        .build(&plan.statement(viewer, MAX_STATS_ROWS as u64 + 1));
+    let rows = db.query_all_raw(stmt).await?;
+    if rows.len() > MAX_STATS_ROWS {
+        return Err(ApiError::LimitExceeded(format!(
+            "the grouping has more than {MAX_STATS_ROWS} rows: group by fewer dimensions or add a filter"
+        )));
+    }
+    let mut raw = rows
+        .iter()
+        .map(|r| read_row(r, &dims))
+        .collect::<Result<Vec<_>, _>>()?;
+    raw.sort_by_key(|r| r.keys.iter().map(Key::sort_key).collect::<Vec<_>>());
+
+    let sees_grants = sees_grant_sums(viewer);
+    let keys: Vec<Vec<Key>> = raw.iter().map(|r| r.keys.clone()).collect();
+    let slices = slices(&keys);
+    let participants: Vec<Cell> = raw.iter().map(|r| r.participants).collect();
+    let present: Vec<Cell> = raw.iter().map(|r| r.present).collect();
+    let completions: Vec<Cell> = raw.iter().map(|r| r.completions).collect();
+    let (hide_participants, hide_present, hide_completions) = (
+        hide(&participants, &slices),
+        hide(&present, &slices),
+        hide(&completions, &slices),
+    );
+
+    Ok(raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut row = ParticipationStatsRow {
+                programme: None,
+                provider: None,
+                county: None,
+                municipality: None,
+                service_kind: None,
+                network: None,
+                year: None,
+                session_kind: None,
+                runs: r.runs,
+                sessions: r.sessions,
+                services: r.services,
+                municipalities: r.municipalities,
+                granted: sees_grants.then_some(r.granted),
+                participants: r.participants.shown(hide_participants[i]),
+                attendances: r.present.shown(hide_present[i]),
+                attendance_rate: None,
+                completions: r.completions.shown(hide_completions[i]),
+                suppressed: false,
+            };
+            let rate_ok = rate_shown(hide_present[i], r.recorded, r.present);
+            if rate_ok && r.recorded.total > 0 {
+                row.attendance_rate = Some(r.present.total as f64 / r.recorded.total as f64);
+            }
+            row.suppressed = hide_participants[i]
+                || hide_present[i]
+                || hide_completions[i]
+                || (!rate_ok && r.recorded.total > 0);
+            for (d, k) in dims.iter().zip(r.keys) {
+                match (d, k) {
+                    (Dim::Programme, Key::Id(v)) => row.programme = v,
+                    (Dim::Provider, Key::Id(v)) => row.provider = v,
+                    (Dim::County, Key::Id(v)) => row.county = v,
+                    (Dim::Municipality, Key::Id(v)) => row.municipality = v,
+                    (Dim::Network, Key::Id(v)) => row.network = v,
+                    (Dim::Year, Key::Year(v)) => row.year = v,
+                    (Dim::ServiceKind, Key::ServiceKind(v)) => row.service_kind = v,
+                    (Dim::SessionKind, Key::SessionKind(v)) => row.session_kind = v,
+                    _ => {}
+                }
+            }
+            row
+        })
+        .collect())
+}
+
+/// Root fields of statistics.
+#[derive(Default)]
+pub struct StatisticsQuery;
+
+#[Object]
+impl StatisticsQuery {
+    /// Participation statistics, computed in the database with one grouped
+    /// query: runs, sessions, services, municipalities, participants,
+    /// attendances, attendance rate, completions and granted kroner, for
+    /// the facts the filter selects, grouped by any combination of
+    /// dimensions (none: one national row). Granted kroner follow the
+    /// viewer's rights on grants. Rows come in a stable order of
+    /// their group keys (in the order of `groupBy`; kinds in the order of
+    /// their enum, empty keys last). Open to everyone; people counts are
+    /// suppressed for viewers without full rights on them (see
+    /// `ParticipationStatsRow`). At most 10 000 rows (LIMIT_EXCEEDED
+    /// beyond).
+    async fn participation_stats(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<StatsFilter>,
+        #[graphql(desc = "The dimensions to group by, in order; empty for one national row.")]
+        group_by: Vec<StatsDimension>,
+    ) -> ApiResult<Vec<ParticipationStatsRow>> {
+        let viewer = viewer(ctx)?;
+        participation_stats(ctx.db()?, viewer, &filter.unwrap_or_default(), &group_by).await
+    }
+
+    /// How far the programmes reach: current municipalities and their
+    /// population reached by the runs the filter selects, against the
+    /// totals of the reference data, nationally and per county, with the
+    /// programmes' own reported milestones beside them. Open to everyone
+    /// (no people counts).
+    async fn coverage(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CoverageFilter>,
+    ) -> ApiResult<Coverage> {
+        coverage::coverage(ctx.db()?, filter.unwrap_or_default()).await
+    }
+}

@@ -1,0 +1,1006 @@
+//! Participation statistics and coverage against hand-computed answers on
+//! a small fixture of their own (a programme of its own, filtered on, so
+//! that the demo data does not interfere), suppression by role and by
+//! subtraction, and the number of SQL statements.
+//!
+//! The fixture (see [`fx`]):
+//!
+//! - programme P, lead provider V, partner provider W;
+//! - service S1 (CHILD_WELFARE) covering 0821 Bø (merged, today 4020
+//!   Midt-Telemark, Telemark); service S2 (REFUGEE) hosted by 3403 Hamar
+//!   and covering 3403 and 3411 Ringsaker (Innlandet);
+//! - run R1 (2023, COMPLETED, no network): S1 (withdrawn later) and S2
+//!   enrolled; sessions T (TEACHING_DAY) and L (LEADER_GUIDANCE);
+//! - run R2 (2024, RUNNING, network N): S2 enrolled; session T2
+//!   (TEACHING_DAY);
+//! - S1 staff a1..a3, S2 staff b1..b8. R1: a1..a3 and b1..b6 take part;
+//!   a1, a2, b1..b5 complete. R2: b1..b8, nobody completes yet;
+//! - attendance: T: a1..a3, b1..b5 present, b6 absent; L: a1, b1 present;
+//!   T2: b1..b7 present, b8 absent;
+//! - grants: R1 100 000 GRANTED + 50 000 PAID (+ a REJECTED and a DRAFT
+//!   that do not count); R2 30 000 REPORTED.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{TestApp, claims, spawn_app, token};
+use entity::enums::{
+    Audience, EnrolmentStatus, GrantStatus, NetworkKind, NetworkScope, ParticipationRole,
+    ParticipationStatus, ProviderKind, ProviderRole, Role, RunStatus, ServiceKind, SessionKind,
+};
+use entity::*;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn gid(type_name: &str, key: Uuid) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
+}
+
+async fn municipality_id(app: &TestApp, number: &str) -> Uuid {
+    common::uuid_of::<municipality::Entity>(
+        &app.db,
+        municipality::Column::Number,
+        municipality::Column::Id,
+        number,
+    )
+    .await
+}
+
+async fn county_id(app: &TestApp, number: &str) -> Uuid {
+    common::uuid_of::<county::Entity>(&app.db, county::Column::Number, county::Column::Id, number)
+        .await
+}
+
+struct Fx {
+    app: TestApp,
+    programme: Uuid,
+    v: Uuid,
+    w: Uuid,
+    s1: Uuid,
+    s2: Uuid,
+    network: Uuid,
+    admin: String,
+    provider_v: String,
+    funder_telemark: String,
+    funder_innlandet: String,
+    leader_s1: String,
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", Uuid::now_v7().simple())
+}
+
+async fn fx() -> Fx {
+    let app = spawn_app().await;
+    let db = &app.db;
+    let now = chrono::Utc::now();
+
+    let provider = |name: &str| provider::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-provider"),
+        org_number: None,
+        name: unique(name),
+        short_name: unique(name),
+        kind: ProviderKind::Other,
+        former_names: "[]".into(),
+        description: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let v = provider("Statistikk V")
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    let w = provider("Statistikk W")
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    let programme = programme::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-programme"),
+        name: "Statistikkprogrammet".into(),
+        short_name: None,
+        summary: None,
+        description: None,
+        goals: "[]".into(),
+        learning_objectives: "[]".into(),
+        competence_areas: "[]".into(),
+        completion_min_percent: None,
+        completion_rule: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap()
+    .id;
+    for (provider_id, role) in [(v, ProviderRole::Lead), (w, ProviderRole::Partner)] {
+        programme_provider::Model {
+            programme_id: programme,
+            provider_id,
+            role,
+        }
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    }
+
+    let service = |name: &str, kind: ServiceKind, host: Option<Uuid>| service::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-service"),
+        name: name.into(),
+        kind,
+        host_municipality_id: host,
+        notes: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let bo = municipality_id(&app, "0821").await;
+    let hamar = municipality_id(&app, "3403").await;
+    let ringsaker = municipality_id(&app, "3411").await;
+    let s1 = service("S1 barnevern", ServiceKind::ChildWelfare, None)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    let s2 = service("S2 flyktning", ServiceKind::Refugee, Some(hamar))
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    for (service_id, municipality_id) in [(s1, bo), (s2, hamar), (s2, ringsaker)] {
+        service_municipality::Model {
+            service_id,
+            municipality_id,
+        }
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let network = network::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-network"),
+        name: "Statistikknettverket".into(),
+        kind: NetworkKind::LearningNetwork,
+        scope: NetworkScope::Regional,
+        county_id: Some(county_id(&app, "34").await),
+        coordinator_service_id: None,
+        description: None,
+        reported_member_count: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap()
+    .id;
+
+    let run = |year: i32, status: RunStatus, network: Option<Uuid>| programme_run::Model {
+        id: Uuid::now_v7(),
+        programme_id: programme,
+        network_id: network,
+        title: format!("Statistikk {year}"),
+        status,
+        year: Some(year),
+        starts_on: None,
+        ends_on: None,
+        period: None,
+        notes: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let r1 = run(2023, RunStatus::Completed, None)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    let r2 = run(2024, RunStatus::Running, Some(network))
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    for (run_id, service_id, status) in [
+        (r1, s1, EnrolmentStatus::Withdrawn),
+        (r1, s2, EnrolmentStatus::Enrolled),
+        (r2, s2, EnrolmentStatus::Enrolled),
+    ] {
+        enrolment::Model {
+            id: Uuid::now_v7(),
+            run_id,
+            service_id,
+            status,
+            enrolled_on: None,
+            withdrawn_on: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let session = |run_id: Uuid, position: i32, kind: SessionKind| session::Model {
+        id: Uuid::now_v7(),
+        run_id,
+        position,
+        title: format!("Samling {position}"),
+        kind,
+        audience: Audience::AllStaff,
+        date: None,
+        starts_at: None,
+        period: None,
+        duration_minutes: None,
+        place: None,
+        pre_work: None,
+        reported_attendance: None,
+        reported_attendance_approximate: false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let t = session(r1, 1, SessionKind::TeachingDay)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    let l = session(r1, 2, SessionKind::LeaderGuidance)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+    let t2 = session(r2, 1, SessionKind::TeachingDay)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+        .id;
+
+    let staff = |service_id: Uuid, name: String| person::Model {
+        id: Uuid::now_v7(),
+        service_id,
+        name,
+        email: None,
+        job_title: None,
+        is_leader: false,
+        synthetic: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut a = Vec::new();
+    for i in 1..=3 {
+        a.push(
+            staff(s1, format!("a{i}"))
+                .into_active_model()
+                .insert(db)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut b = Vec::new();
+    for i in 1..=8 {
+        b.push(
+            staff(s2, format!("b{i}"))
+                .into_active_model()
+                .insert(db)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let participate = |run_id: Uuid, person_id: Uuid, completed: bool| participation::Model {
+        id: Uuid::now_v7(),
+        person_id,
+        run_id,
+        role: ParticipationRole::Staff,
+        status: ParticipationStatus::Active,
+        synthetic: true,
+        sessions_attended: 0,
+        sessions_required: 0,
+        completed,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut rows = Vec::new();
+    for (i, p) in a.iter().enumerate() {
+        rows.push(participate(r1, *p, i < 2));
+    }
+    for (i, p) in b.iter().take(6).enumerate() {
+        rows.push(participate(r1, *p, i < 5));
+    }
+    for p in &b {
+        rows.push(participate(r2, *p, false));
+    }
+    for row in rows {
+        row.into_active_model().insert(db).await.unwrap();
+    }
+    let mut records = Vec::new();
+    for p in &a {
+        records.push((t, *p, true));
+    }
+    for (i, p) in b.iter().take(6).enumerate() {
+        records.push((t, *p, i < 5));
+    }
+    records.push((l, a[0], true));
+    records.push((l, b[0], true));
+    for (i, p) in b.iter().enumerate() {
+        records.push((t2, *p, i < 7));
+    }
+    for (session_id, person_id, present) in records {
+        attendance::Model {
+            id: Uuid::now_v7(),
+            session_id,
+            person_id,
+            present,
+            synthetic: true,
+            recorded_at: now,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let innlandet_office = common::office_id(db, "974761645").await;
+    for (run_id, granted, status) in [
+        (r1, Some(100_000), GrantStatus::Granted),
+        (r1, Some(50_000), GrantStatus::Paid),
+        (r1, Some(7_777), GrantStatus::Rejected),
+        (r1, None, GrantStatus::Draft),
+        (r2, Some(30_000), GrantStatus::Reported),
+    ] {
+        funding_grant::Model {
+            id: Uuid::now_v7(),
+            funder_office_id: innlandet_office,
+            recipient_service_id: Some(s2),
+            recipient_municipality_id: None,
+            recipient_network_id: None,
+            run_id: Some(run_id),
+            programme_id: Some(programme),
+            purpose: "Statistikk".into(),
+            year: 2023,
+            amount_applied: Some(200_000),
+            amount_granted: granted,
+            status,
+            decision_reason: None,
+            submitted_at: None,
+            decided_at: None,
+            paid_at: None,
+            reported_at: None,
+            report_text: None,
+            report_participants: None,
+            source: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    }
+
+    let mut admin = claims("stat-admin");
+    admin.role = Some(Role::Admin);
+    let mut pv = claims("stat-provider");
+    pv.role = Some(Role::Provider);
+    pv.provider_id = Some(v);
+    let mut ft = claims("stat-funder-t");
+    ft.role = Some(Role::Funder);
+    ft.funder_office_id = Some(common::office_id(db, "974762501").await);
+    let mut fi = claims("stat-funder-i");
+    fi.role = Some(Role::Funder);
+    fi.funder_office_id = Some(innlandet_office);
+    let mut leader = claims("stat-leader");
+    leader.role = Some(Role::Leader);
+    leader.service_id = Some(s1);
+    Fx {
+        programme,
+        v,
+        w,
+        s1,
+        s2,
+        network,
+        admin: token(&admin),
+        provider_v: token(&pv),
+        funder_telemark: token(&ft),
+        funder_innlandet: token(&fi),
+        leader_s1: token(&leader),
+        app,
+    }
+}
+
+const STATS: &str = "query($f: StatsFilter, $g: [StatsDimension!]!) {
+  participationStats(filter: $f, groupBy: $g) {
+    programme { id } provider { id } county { number } municipality { number }
+    serviceKind network { id } year sessionKind
+    runs sessions services municipalities participants attendances attendanceRate
+    completions grantedKroner suppressed
+  }
+}";
+
+impl Fx {
+    /// The rows of a request filtered on the fixture's programme (plus
+    /// `extra` filter fields).
+    async fn stats(&self, token: Option<&str>, group_by: &[&str], extra: Value) -> Vec<Value> {
+        let mut filter = json!({ "programme": gid("Programme", self.programme) });
+        if let Value::Object(extra) = extra {
+            filter.as_object_mut().unwrap().extend(extra);
+        }
+        let res = self
+            .app
+            .query_as(token, STATS, json!({ "f": filter, "g": group_by }))
+            .await;
+        res.data()["participationStats"].as_array().unwrap().clone()
+    }
+}
+
+/// The measures of a row: [runs, sessions, services, municipalities,
+/// participants, attendances, completions, grantedKroner] (null as -1).
+fn measures(row: &Value) -> [i64; 8] {
+    let n = |k: &str| row[k].as_i64().unwrap_or(-1);
+    [
+        n("runs"),
+        n("sessions"),
+        n("services"),
+        n("municipalities"),
+        n("participants"),
+        n("attendances"),
+        n("completions"),
+        n("grantedKroner"),
+    ]
+}
+
+fn rate(row: &Value) -> Option<f64> {
+    row["attendanceRate"].as_f64()
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+/// Rows 2023/R1 and 2024/R2 (grouping by year or network).
+const R1: [i64; 8] = [1, 2, 2, 3, 9, 10, 7, 150_000];
+const R2: [i64; 8] = [1, 1, 1, 2, 8, 7, 0, 30_000];
+/// Rows of Telemark (S1) and Innlandet (S2).
+const TELEMARK: [i64; 8] = [1, 2, 1, 1, 3, 4, 2, 150_000];
+const INNLANDET: [i64; 8] = [2, 3, 1, 2, 8, 13, 5, 180_000];
+const NATIONAL: [i64; 8] = [2, 3, 2, 3, 11, 17, 7, 180_000];
+
+#[tokio::test]
+async fn each_dimension_alone_and_in_combination() {
+    let fx = fx().await;
+    let admin = Some(fx.admin.as_str());
+
+    let rows = fx.stats(admin, &[], json!({})).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(measures(&rows[0]), NATIONAL);
+    assert!(close(rate(&rows[0]), 17.0 / 19.0), "{}", rows[0]);
+    assert_eq!(rows[0]["suppressed"], false);
+    assert!(rows[0]["programme"].is_null() && rows[0]["year"].is_null());
+
+    let rows = fx.stats(admin, &["PROGRAMME"], json!({})).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["programme"]["id"], gid("Programme", fx.programme));
+    assert_eq!(measures(&rows[0]), NATIONAL);
+
+    // Both providers of the programme get the whole of it.
+    let rows = fx.stats(admin, &["PROVIDER"], json!({})).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["provider"]["id"], gid("Provider", fx.v));
+    assert_eq!(rows[1]["provider"]["id"], gid("Provider", fx.w));
+    assert_eq!(measures(&rows[0]), NATIONAL);
+    assert_eq!(measures(&rows[1]), NATIONAL);
+    // Filtering on the partner gives the same figures.
+    let rows = fx
+        .stats(admin, &[], json!({ "provider": gid("Provider", fx.w) }))
+        .await;
+    assert_eq!(measures(&rows[0]), NATIONAL);
+
+    let rows = fx.stats(admin, &["COUNTY"], json!({})).await;
+    let by_county = |rows: &[Value], number: &str| -> [i64; 8] {
+        measures(
+            rows.iter()
+                .find(|r| r["county"]["number"] == number)
+                .unwrap_or_else(|| panic!("no county {number} in {rows:?}")),
+        )
+    };
+    assert_eq!(rows.len(), 2);
+    assert_eq!(by_county(&rows, "40"), TELEMARK);
+    assert_eq!(by_county(&rows, "34"), INNLANDET);
+
+    // Bø counts for today's Midt-Telemark (4020).
+    let rows = fx.stats(admin, &["MUNICIPALITY"], json!({})).await;
+    let numbers: Vec<&str> = rows
+        .iter()
+        .map(|r| r["municipality"]["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3, "{numbers:?}");
+    for (number, m) in [
+        ("4020", [1, 2, 1, 1, 3, 4, 2, 150_000]),
+        ("3403", [2, 3, 1, 1, 8, 13, 5, 180_000]),
+        ("3411", [2, 3, 1, 1, 8, 13, 5, 180_000]),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r["municipality"]["number"] == number)
+            .unwrap();
+        assert_eq!(measures(row), m, "{number}");
+    }
+
+    let rows = fx.stats(admin, &["SERVICE_KIND"], json!({})).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["serviceKind"], "CHILD_WELFARE");
+    assert_eq!(measures(&rows[0]), TELEMARK);
+    assert_eq!(rows[1]["serviceKind"], "REFUGEE");
+    assert_eq!(measures(&rows[1]), INNLANDET);
+
+    // Runs without a network come last.
+    let rows = fx.stats(admin, &["NETWORK"], json!({})).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["network"]["id"], gid("Network", fx.network));
+    assert_eq!(measures(&rows[0]), R2);
+    assert!(rows[1]["network"].is_null());
+    assert_eq!(measures(&rows[1]), R1);
+
+    let rows = fx.stats(admin, &["YEAR"], json!({})).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["year"], 2023);
+    assert_eq!(measures(&rows[0]), R1);
+    assert!(close(rate(&rows[0]), 10.0 / 11.0));
+    assert_eq!(rows[1]["year"], 2024);
+    assert_eq!(measures(&rows[1]), R2);
+    assert!(close(rate(&rows[1]), 7.0 / 8.0));
+
+    // Session kinds: teaching days T and T2, leader guidance L.
+    let rows = fx.stats(admin, &["SESSION_KIND"], json!({})).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["sessionKind"], "TEACHING_DAY");
+    assert_eq!(measures(&rows[0]), [2, 2, 2, 3, 10, 15, 7, 180_000]);
+    assert!(close(rate(&rows[0]), 15.0 / 17.0));
+    assert_eq!(rows[1]["sessionKind"], "LEADER_GUIDANCE");
+    assert_eq!(measures(&rows[1]), [1, 1, 2, 3, 2, 2, 2, 150_000]);
+
+    // A combination: county × year.
+    let rows = fx.stats(admin, &["COUNTY", "YEAR"], json!({})).await;
+    assert_eq!(rows.len(), 3);
+    let find = |number: &str, year: i64| {
+        measures(
+            rows.iter()
+                .find(|r| r["county"]["number"] == number && r["year"] == year)
+                .unwrap(),
+        )
+    };
+    assert_eq!(find("40", 2023), [1, 2, 1, 1, 3, 4, 2, 150_000]);
+    assert_eq!(find("34", 2023), [1, 2, 1, 2, 6, 6, 5, 150_000]);
+    assert_eq!(find("34", 2024), [1, 1, 1, 2, 8, 7, 0, 30_000]);
+
+    // Filters on the other dimensions.
+    let rows = fx
+        .stats(
+            admin,
+            &[],
+            json!({ "county": gid("County", county_id(&fx.app, "40").await) }),
+        )
+        .await;
+    assert_eq!(measures(&rows[0]), TELEMARK);
+    let rows = fx
+        .stats(
+            admin,
+            &[],
+            json!({ "municipality": gid("Municipality", municipality_id(&fx.app, "3411").await) }),
+        )
+        .await;
+    assert_eq!(measures(&rows[0]), [2, 3, 1, 1, 8, 13, 5, 180_000]);
+    let rows = fx
+        .stats(
+            admin,
+            &[],
+            json!({ "serviceKind": "REFUGEE", "year": 2024 }),
+        )
+        .await;
+    assert_eq!(measures(&rows[0]), R2);
+    let rows = fx.stats(admin, &[], json!({ "status": "COMPLETED" })).await;
+    assert_eq!(measures(&rows[0]), R1);
+    let rows = fx
+        .stats(admin, &[], json!({ "network": gid("Network", fx.network) }))
+        .await;
+    assert_eq!(measures(&rows[0]), R2);
+    let rows = fx
+        .stats(admin, &[], json!({ "service": gid("Service", fx.s2) }))
+        .await;
+    assert_eq!(measures(&rows[0]), INNLANDET);
+    let rows = fx
+        .stats(admin, &[], json!({ "sessionKind": "LEADER_GUIDANCE" }))
+        .await;
+    assert_eq!(measures(&rows[0]), [1, 1, 2, 3, 2, 2, 2, 150_000]);
+    // Nothing matches: grouped gives no rows, national a row of zeros.
+    assert!(
+        fx.stats(admin, &["COUNTY"], json!({ "year": 2030 }))
+            .await
+            .is_empty()
+    );
+    let rows = fx.stats(admin, &[], json!({ "year": 2030 })).await;
+    assert_eq!(measures(&rows[0]), [0; 8]);
+    assert!(rows[0]["attendanceRate"].is_null());
+}
+
+#[tokio::test]
+async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
+    let fx = fx().await;
+    let hidden = -1;
+
+    // Anonymous: Telemark's 3 participants, 4 attendances and 2
+    // completions are hidden; Innlandet's are hidden with them, or they
+    // could be worked out from the national total (11, 17, 7).
+    // Anonymous viewers see no grants, so no granted kroner either.
+    let rows = fx.stats(None, &["SERVICE_KIND"], json!({})).await;
+    assert_eq!(rows[0]["serviceKind"], "CHILD_WELFARE");
+    assert_eq!(
+        measures(&rows[0]),
+        [1, 2, 1, 1, hidden, hidden, hidden, hidden]
+    );
+    assert_eq!(
+        measures(&rows[1]),
+        [2, 3, 1, 2, hidden, hidden, hidden, hidden]
+    );
+    for row in &rows {
+        assert_eq!(row["suppressed"], true);
+        assert!(row["attendanceRate"].is_null());
+    }
+    // The national total is shown, but its rate would reveal 2 absences.
+    let national = fx.stats(None, &[], json!({})).await;
+    assert_eq!(measures(&national[0]), [2, 3, 2, 3, 11, 17, 7, hidden]);
+    assert!(national[0]["attendanceRate"].is_null());
+    assert_eq!(national[0]["suppressed"], true);
+
+    // ADMIN and the programme's provider see everything.
+    for token in [&fx.admin, &fx.provider_v] {
+        let rows = fx.stats(Some(token), &["SERVICE_KIND"], json!({})).await;
+        assert_eq!(measures(&rows[0]), TELEMARK);
+        assert_eq!(measures(&rows[1]), INNLANDET);
+        assert!(close(rate(&rows[0]), 1.0));
+        assert!(close(rate(&rows[1]), 13.0 / 15.0));
+        assert!(rows.iter().all(|r| r["suppressed"] == false));
+    }
+
+    // The funder of Vestfold og Telemark has full rights on S1's people:
+    // Telemark is exact; Innlandet's 8, 13 and 5 people are shown (none
+    // of its counts is small), but its rate would reveal 2 absences. The
+    // grants are Innlandet's office's: not this funder's to see.
+    let rows = fx
+        .stats(Some(&fx.funder_telemark), &["COUNTY"], json!({}))
+        .await;
+    let county = |rows: &[Value], n: &str| {
+        rows.iter()
+            .find(|r| r["county"]["number"] == n)
+            .unwrap()
+            .clone()
+    };
+    let telemark = county(&rows, "40");
+    assert_eq!(measures(&telemark), [1, 2, 1, 1, 3, 4, 2, 0]);
+    assert!(close(rate(&telemark), 1.0));
+    assert_eq!(telemark["suppressed"], false);
+    let innlandet = county(&rows, "34");
+    assert_eq!(measures(&innlandet), [2, 3, 1, 2, 8, 13, 5, 0]);
+    assert!(innlandet["attendanceRate"].is_null());
+    assert_eq!(innlandet["suppressed"], true);
+
+    // The funder of Innlandet: Telemark's small counts are hidden, and
+    // Innlandet (all its own) cannot cover them, so the national total,
+    // which holds the same 3 people outside its rights, is hidden too.
+    let rows = fx
+        .stats(Some(&fx.funder_innlandet), &["COUNTY"], json!({}))
+        .await;
+    assert_eq!(
+        measures(&county(&rows, "40")),
+        [1, 2, 1, 1, hidden, hidden, hidden, 150_000]
+    );
+    assert_eq!(measures(&county(&rows, "34")), INNLANDET);
+    let national = fx.stats(Some(&fx.funder_innlandet), &[], json!({})).await;
+    assert_eq!(
+        measures(&national[0]),
+        [2, 3, 2, 3, hidden, hidden, hidden, 180_000]
+    );
+
+    // S1's leader sees its own service exactly, not the rest (nor S2's
+    // grants).
+    let own = fx
+        .stats(
+            Some(&fx.leader_s1),
+            &[],
+            json!({ "service": gid("Service", fx.s1) }),
+        )
+        .await;
+    assert_eq!(measures(&own[0]), [1, 2, 1, 1, 3, 4, 2, 0]);
+    assert_eq!(own[0]["suppressed"], false);
+    let anonymous = fx
+        .stats(None, &[], json!({ "service": gid("Service", fx.s1) }))
+        .await;
+    assert_eq!(
+        measures(&anonymous[0]),
+        [1, 2, 1, 1, hidden, hidden, hidden, hidden]
+    );
+}
+
+#[tokio::test]
+async fn a_hidden_cell_cannot_be_worked_out_by_subtraction() {
+    let fx = fx().await;
+    // By municipality: 4020 has 3 participants; 3403 and 3411 have 8 each.
+    // With 4020 alone hidden, 11 − 8 − 8 would not give it (people are
+    // counted once per municipality), but for attendances and
+    // completions the same shape would: one of the two 8s is hidden too.
+    let rows = fx.stats(None, &["MUNICIPALITY"], json!({})).await;
+    assert_eq!(rows.len(), 3);
+    let m4020 = rows
+        .iter()
+        .find(|r| r["municipality"]["number"] == "4020")
+        .unwrap();
+    assert!(m4020["participants"].is_null());
+    for measure in ["participants", "attendances", "completions"] {
+        let hidden = rows.iter().filter(|r| r[measure].is_null()).count();
+        assert_eq!(hidden, 2, "{measure}: {rows:?}");
+        let shown: Vec<i64> = rows.iter().filter_map(|r| r[measure].as_i64()).collect();
+        assert_eq!(shown.len(), 1);
+        assert!(shown[0] >= 5, "{measure}: {shown:?}");
+    }
+
+    // County × year (anonymous): Telemark 2023 is small; Innlandet 2023
+    // covers it within 2023, Innlandet 2024 covers Innlandet 2023 within
+    // Innlandet (for completions the 0 of 2024 is the only cover).
+    let rows = fx.stats(None, &["COUNTY", "YEAR"], json!({})).await;
+    assert_eq!(rows.len(), 3);
+    for measure in ["participants", "attendances", "completions"] {
+        assert!(
+            rows.iter().all(|r| r[measure].is_null()),
+            "{measure}: {rows:?}"
+        );
+    }
+    // Figures that are not about people are never hidden.
+    assert!(rows.iter().all(|r| r["runs"].as_i64() == Some(1)));
+}
+
+#[tokio::test]
+async fn coverage_is_counted_against_the_reference_populations() {
+    let fx = fx().await;
+    let db = &fx.app.db;
+    let current = municipality::Entity::find()
+        .filter(municipality::Column::ValidTo.is_null())
+        .all(db)
+        .await
+        .unwrap();
+    let pop = |numbers: &[&str]| -> i64 {
+        current
+            .iter()
+            .filter(|m| numbers.contains(&m.number.as_str()))
+            .map(|m| m.population.unwrap_or(0))
+            .sum()
+    };
+    let total: i64 = current.iter().map(|m| m.population.unwrap_or(0)).sum();
+    let in_county = |n: &str| -> (i64, i64) {
+        let ms: Vec<_> = current.iter().filter(|m| m.number.starts_with(n)).collect();
+        (
+            ms.len() as i64,
+            ms.iter().map(|m| m.population.unwrap_or(0)).sum(),
+        )
+    };
+    entity::milestone::Model {
+        id: Uuid::now_v7(),
+        programme_id: fx.programme,
+        position: 1,
+        year_from: 2023,
+        year_to: Some(2024),
+        text: "Nesten 300 kommuner".into(),
+        figure: Some(300),
+        unit: Some("municipalities".into()),
+        qualifier: None,
+        source: None,
+        version: 1,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+
+    let q = "query($f: CoverageFilter) { coverage(filter: $f) {
+        municipalities municipalitiesReached population populationReached share
+        counties { county { number } municipalities municipalitiesReached population populationReached share }
+        reportedMilestones { text figure unit yearFrom yearTo }
+    } }";
+    let res = fx
+        .app
+        .query(
+            q,
+            json!({ "f": { "programme": gid("Programme", fx.programme) } }),
+        )
+        .await;
+    let c = &res.data()["coverage"];
+    assert_eq!(c["municipalities"], current.len() as i64);
+    assert_eq!(c["population"], total);
+    assert_eq!(c["municipalitiesReached"], 3);
+    let reached = pop(&["4020", "3403", "3411"]);
+    assert_eq!(c["populationReached"], reached);
+    assert!((c["share"].as_f64().unwrap() - reached as f64 / total as f64).abs() < 1e-9);
+    let counties = c["counties"].as_array().unwrap();
+    let numbers: Vec<&str> = counties
+        .iter()
+        .map(|r| r["county"]["number"].as_str().unwrap())
+        .collect();
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    assert_eq!(numbers, sorted, "counties by number");
+    assert_eq!(numbers.len(), 15);
+    for (n, reached_here, reached_pop) in [
+        ("40", 1, pop(&["4020"])),
+        ("34", 2, pop(&["3403", "3411"])),
+        ("03", 0, 0),
+    ] {
+        let row = counties
+            .iter()
+            .find(|r| r["county"]["number"] == n)
+            .unwrap();
+        let (ms, people) = in_county(n);
+        assert_eq!(row["municipalities"], ms, "{n}");
+        assert_eq!(row["population"], people, "{n}");
+        assert_eq!(row["municipalitiesReached"], reached_here, "{n}");
+        assert_eq!(row["populationReached"], reached_pop, "{n}");
+    }
+    // Milestones are listed beside the figures, never counted in them.
+    assert_eq!(
+        c["reportedMilestones"],
+        json!([{ "text": "Nesten 300 kommuner", "figure": 300, "unit": "municipalities", "yearFrom": 2023, "yearTo": 2024 }])
+    );
+
+    // 2024: only R2 (S2 in Hamar and Ringsaker).
+    let res = fx
+        .app
+        .query(
+            q,
+            json!({ "f": { "programme": gid("Programme", fx.programme), "year": 2024 } }),
+        )
+        .await;
+    let c = &res.data()["coverage"];
+    assert_eq!(c["municipalitiesReached"], 2);
+    assert_eq!(c["populationReached"], pop(&["3403", "3411"]));
+    assert_eq!(c["reportedMilestones"].as_array().unwrap().len(), 1);
+    // By the network and by the partner provider.
+    let res = fx
+        .app
+        .query(q, json!({ "f": { "network": gid("Network", fx.network) } }))
+        .await;
+    assert_eq!(res.data()["coverage"]["municipalitiesReached"], 2);
+    let res = fx
+        .app
+        .query(q, json!({ "f": { "provider": gid("Provider", fx.w) } }))
+        .await;
+    assert_eq!(res.data()["coverage"]["municipalitiesReached"], 3);
+    assert_eq!(
+        res.data()["coverage"]["reportedMilestones"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_filters_name_their_field() {
+    let fx = fx().await;
+    for (filter, field) in [
+        (json!({ "programme": "nonsense" }), "filter.programme"),
+        (
+            json!({ "county": gid("Programme", fx.programme) }),
+            "filter.county",
+        ),
+        (json!({ "year": 1800 }), "filter.year"),
+    ] {
+        let res = fx
+            .app
+            .query(STATS, json!({ "f": filter, "g": ["YEAR"] }))
+            .await;
+        assert_eq!(res.codes(), ["BAD_USER_INPUT"], "{}", res.body);
+        assert_eq!(res.first_error()["extensions"]["field"], field);
+    }
+    let res = fx
+        .app
+        .query(
+            "query($f: CoverageFilter) { coverage(filter: $f) { municipalities } }",
+            json!({ "f": { "network": "x" } }),
+        )
+        .await;
+    assert_eq!(res.first_error()["extensions"]["field"], "filter.network");
+}
+
+/// Runs a query through `schema.execute` as `viewer` and counts its SQL
+/// statements (the method of tests/schema.rs).
+async fn count_statements(query: &str, viewer: kompetanse::auth::Viewer) -> (usize, Value) {
+    let settings = kompetanse::Settings::for_database(common::database_url());
+    let mut db = kompetanse::db::connect(&settings).await.unwrap();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    db.set_metric_callback(move |info| {
+        c.fetch_add(1, Ordering::SeqCst);
+        if std::env::var_os("PRINT_SQL").is_some() {
+            eprintln!("SQL: {}", info.statement.sql);
+        }
+    });
+    let schema =
+        kompetanse::graphql::build_schema(db.clone(), &kompetanse::config::Limits::default());
+    let request =
+        kompetanse::graphql::prepare_request(async_graphql::Request::new(query), &db, viewer);
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    (
+        counter.load(Ordering::SeqCst),
+        response.data.into_json().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn one_statement_per_request_plus_one_batch_per_key_object() {
+    let fx = fx().await;
+    use kompetanse::auth::{Scope, Viewer};
+    let p = gid("Programme", fx.programme);
+    // Measures only: one statement, for any grouping and any viewer.
+    for viewer in [
+        Viewer::anonymous(),
+        Viewer::new("a", vec![Scope::Admin]),
+        Viewer::new(
+            "f",
+            vec![Scope::Funder {
+                funder_office_id: common::office_id(&fx.app.db, "974761645").await,
+            }],
+        ),
+    ] {
+        let q = format!(
+            "{{ participationStats(filter: {{ programme: \"{p}\" }}, groupBy: [COUNTY, MUNICIPALITY, PROVIDER, SESSION_KIND, YEAR]) {{ runs participants suppressed }} }}"
+        );
+        let (n, _) = count_statements(&q, viewer).await;
+        assert_eq!(n, 1);
+    }
+    // Key objects load in one batch per type, whatever the number of rows.
+    let q = "{ participationStats(groupBy: [PROGRAMME, COUNTY, MUNICIPALITY]) { programme { name } county { name } municipality { name county { name } } runs } }";
+    let (n, data) = count_statements(q, Viewer::anonymous()).await;
+    let rows = data["participationStats"].as_array().unwrap().len();
+    assert!(rows > 3, "{rows} rows");
+    assert!(n <= 5, "{n} statements for {rows} rows");
+    // Coverage: one statement, one batch of counties, one of milestones.
+    let q = "{ coverage { municipalitiesReached counties { county { name } populationReached } reportedMilestones { text } } }";
+    let (n, _) = count_statements(q, Viewer::anonymous()).await;
+    assert!(n <= 3, "{n} statements");
+    let _ = (fx.s1, fx.s2, fx.v);
+}
