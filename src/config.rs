@@ -52,9 +52,31 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Benchmarks that print their figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print a signed development token for a role and scope (the token
     /// is the last line of the output).
     Token(TokenArgs),
+}
+
+/// The benchmarks of `kompetanse bench`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Time the statistics queries (participationStats, coverage,
+    /// grantTotals) on a synthetic national dataset, loading it first when
+    /// it is missing.
+    Stats {
+        /// The size of the synthetic dataset (see `seed --synthetic`).
+        #[arg(long, default_value_t = 10.0)]
+        scale: f64,
+        /// Its seed.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Measured runs of each query (after one warm-up run).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        repeat: u32,
+    },
 }
 
 /// The role of a development token.

@@ -1,11 +1,15 @@
-//! The `kompetanse` command: serve (default), migrate, seed, schema.
+//! The `kompetanse` command: serve (default), migrate, seed, schema, token, bench.
+
+// The merged GraphQL root types nest deeply enough that computing the
+// layout of their async resolvers needs more than the default 128.
+#![recursion_limit = "256"]
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use entity::enums::Role;
 use kompetanse::auth::mint;
-use kompetanse::config::{Cli, Command, RoleArg};
+use kompetanse::config::{BenchCommand, Cli, Command, RoleArg};
 use kompetanse::{Application, db, domain, graphql, telemetry};
 
 #[tokio::main]
@@ -58,6 +62,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Schema => print!("{}", graphql::sdl()),
+        Command::Bench(BenchCommand::Stats {
+            scale,
+            seed,
+            repeat,
+        }) => {
+            settings.validate()?;
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            kompetanse::bench::stats(&conn, scale, seed, repeat as usize).await?;
+        }
         Command::Token(args) => {
             settings.validate()?;
             let conn = db::connect(&settings).await?;

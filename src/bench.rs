@@ -1,0 +1,176 @@
+//! `kompetanse bench stats`: times the statistics queries on a synthetic
+//! national dataset and prints the figures (a benchmark, not a test: it
+//! asserts nothing and prints what it measured).
+//!
+//! It loads `seed --synthetic SCALE` into the database first when that
+//! dataset is not there yet, then runs each query once to warm up and
+//! `repeat` times measured, through the real schema with its loaders and
+//! row rules, and prints the median, 95th percentile and slowest time.
+
+use std::time::{Duration, Instant};
+
+use entity::service;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::auth::{Scope, Viewer};
+use crate::config::Limits;
+use crate::graphql;
+
+/// One measured query.
+struct Case {
+    name: &'static str,
+    admin: bool,
+    query: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "national total (anonymous)",
+        admin: false,
+        query: "{ participationStats(groupBy: []) { runs sessions services municipalities participants attendances attendanceRate completions suppressed } }",
+    },
+    Case {
+        name: "by programme (admin)",
+        admin: true,
+        query: "{ participationStats(groupBy: [PROGRAMME]) { programme { name } runs participants completions grantedKroner } }",
+    },
+    Case {
+        name: "by county × year (anonymous)",
+        admin: false,
+        query: "{ participationStats(groupBy: [COUNTY, YEAR]) { county { name } year runs services participants attendances completions suppressed } }",
+    },
+    Case {
+        name: "by municipality (anonymous)",
+        admin: false,
+        query: "{ participationStats(groupBy: [MUNICIPALITY]) { municipality { number } services participants suppressed } }",
+    },
+    Case {
+        name: "by provider × service kind (admin)",
+        admin: true,
+        query: "{ participationStats(groupBy: [PROVIDER, SERVICE_KIND]) { provider { name } serviceKind runs participants attendanceRate } }",
+    },
+    Case {
+        name: "by network × year (admin)",
+        admin: true,
+        query: "{ participationStats(groupBy: [NETWORK, YEAR]) { network { name } year runs participants completions } }",
+    },
+    Case {
+        name: "by session kind × year (anonymous)",
+        admin: false,
+        query: "{ participationStats(groupBy: [SESSION_KIND, YEAR]) { sessionKind year sessions participants attendances suppressed } }",
+    },
+    Case {
+        name: "coverage, national and per county",
+        admin: false,
+        query: "{ coverage { municipalitiesReached populationReached share counties { county { name } municipalitiesReached share } } }",
+    },
+    Case {
+        name: "grant totals by county × year (admin)",
+        admin: true,
+        query: "{ grantTotals(groupBy: [COUNTY, YEAR]) { county { name } year grants applied granted paid kronerPerParticipant } }",
+    },
+];
+
+/// Loads the synthetic dataset if missing, then times every case and
+/// prints a table to standard output.
+pub async fn stats(
+    db: &DatabaseConnection,
+    scale: f64,
+    seed: u64,
+    repeat: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let present = service::Entity::find()
+        .filter(service::Column::Slug.starts_with(format!("syn-{seed}-")))
+        .one(db)
+        .await?
+        .is_some();
+    if present {
+        println!(
+            "synthetic data for seed {seed} is present; not loading (use an empty database for another scale)"
+        );
+    } else {
+        println!("loading synthetic data, scale {scale}, seed {seed} …");
+        let report = crate::domain::seed::seed_synthetic(db, scale, seed).await?;
+        println!("{report}");
+    }
+
+    let schema = graphql::build_schema(db.clone(), &Limits::default());
+    let engine = format!("{:?}", db.get_database_backend());
+    println!("\nengine: {engine}; each query warmed up once, then run {repeat} times");
+    println!(
+        "{:<40} {:>6} {:>9} {:>9} {:>9}",
+        "query", "rows", "p50 ms", "p95 ms", "max ms"
+    );
+    for case in CASES {
+        let viewer = if case.admin {
+            Viewer::new("bench-admin", vec![Scope::Admin])
+        } else {
+            Viewer::anonymous()
+        };
+        let mut times = Vec::with_capacity(repeat);
+        let mut rows = 0;
+        for i in 0..=repeat {
+            let request = graphql::prepare_request(
+                async_graphql::Request::new(case.query),
+                db,
+                viewer.clone(),
+            );
+            let started = Instant::now();
+            let response = schema.execute(request).await;
+            let elapsed = started.elapsed();
+            if let Some(err) = response.errors.first() {
+                return Err(format!("{}: {}", case.name, err.message).into());
+            }
+            if i == 0 {
+                rows = count_rows(&response.data.into_json().unwrap_or_default());
+                continue;
+            }
+            times.push(elapsed);
+        }
+        times.sort();
+        println!(
+            "{:<40} {:>6} {:>9.1} {:>9.1} {:>9.1}",
+            case.name,
+            rows,
+            ms(percentile(&times, 50)),
+            ms(percentile(&times, 95)),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    Ok(())
+}
+
+/// The length of the first list in the response (the rows of a grouping),
+/// or 1 for an object.
+fn count_rows(data: &serde_json::Value) -> usize {
+    match data.as_object().and_then(|o| o.values().next()) {
+        Some(serde_json::Value::Array(rows)) => rows.len(),
+        Some(_) => 1,
+        None => 0,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) * p).div_ceil(100);
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_sorted_times() {
+        let t: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&t, 50), Duration::from_millis(11));
+        assert_eq!(percentile(&t, 95), Duration::from_millis(20));
+        assert_eq!(percentile(&[], 50), Duration::ZERO);
+    }
+}
