@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::gid;
+
 use std::collections::BTreeSet;
 
 use common::{TestApp, claims, spawn_app, token};
@@ -10,11 +12,6 @@ use entity::enums::Role;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn gid(type_name: &str, key: Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
-}
 
 /// One token per role (None = anonymous), scoped to demo data.
 async fn viewers(app: &TestApp) -> Vec<(&'static str, Option<String>)> {

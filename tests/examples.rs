@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::gid;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -18,11 +20,6 @@ fn example(name: &str) -> String {
         .join("examples")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn gid(type_name: &str, key: uuid::Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
 }
 
 fn role_token(sub: &str, f: impl FnOnce(&mut kompetanse::auth::token::Claims)) -> String {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::gid;
+
 use std::collections::BTreeMap;
 
 use common::{GqlResponse, TestApp, claims, spawn_app, token};
@@ -29,11 +31,6 @@ const FIELDS: &str = "id version status purpose year amountApplied amountGranted
     submittedAt decidedAt paidAt reportedAt reportText reportParticipants \
     funderOffice { orgNumber } programme { slug } run { id } \
     recipient { __typename ... on Service { slug } ... on Network { slug } ... on Municipality { number } }";
-
-fn gid(type_name: &str, key: Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
-}
 
 /// Tokens and ids around the demo data of Innlandet.
 struct Fx {

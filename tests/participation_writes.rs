@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::gid;
+
 use common::{TestApp, claims, spawn_app, token};
 use entity::enums::{Audience, EnrolmentStatus, Role, RunStatus, SessionKind};
 use entity::{attendance, enrolment, participation, person, programme, programme_run, session};
@@ -13,11 +15,6 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn gid(type_name: &str, key: Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
-}
 
 fn key_of(global: &Value) -> Uuid {
     use base64::Engine as _;

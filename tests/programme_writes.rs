@@ -4,17 +4,14 @@
 
 mod common;
 
+use common::gid;
+
 use common::{GqlResponse, TestApp, claims, spawn_app, token};
 use entity::enums::{ParticipationStatus, Role};
 use entity::{participation, person, programme, programme_run};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn gid(type_name: &str, key: Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
-}
 
 /// Tokens of the roles the tests use.
 struct Tokens {

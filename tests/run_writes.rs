@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::gid;
+
 use std::collections::HashMap;
 
 use common::{GqlResponse, TestApp, claims, spawn_app, token};
@@ -16,10 +18,6 @@ use uuid::Uuid;
 
 const NUBU_PROGRAMME: &str = "veiledning-av-fosterhjem-ved-utfordrende-atferd";
 const RVTS_SOR_PROGRAMME: &str = "deltakende-fellesskap-og-psykisk-helse";
-
-fn gid(type_name: &str, key: Uuid) -> String {
-    kompetanse::graphql::id::encode(type_name, key).0
-}
 
 fn key_of(global: &Value) -> Uuid {
     let (_, key) = kompetanse::graphql::id::decode(global.as_str().expect("id"), "id").unwrap();

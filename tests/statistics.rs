@@ -22,6 +22,8 @@
 
 mod common;
 
+use common::gid;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -34,11 +36,6 @@ use entity::*;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn gid(type_name: &str, key: Uuid) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
-}
 
 async fn municipality_id(app: &TestApp, number: &str) -> Uuid {
     common::uuid_of::<municipality::Entity>(

@@ -88,6 +88,17 @@ fn set_code(error: &mut ServerError, code: &str) {
         .set("code", code);
 }
 
+/// A request-level error with `extensions.code`, for extensions that refuse
+/// a request before it runs (persisted queries, document rules).
+pub fn coded_error(code: &str, message: impl Into<String>) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

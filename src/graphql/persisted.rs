@@ -22,9 +22,10 @@ use std::sync::{Arc, Mutex};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };
-use async_graphql::{Request, ServerError, ServerResult};
+use async_graphql::{Request, ServerResult};
 use sha2::{Digest, Sha256};
 
+use super::errors::coded_error as error;
 use crate::error::codes;
 
 /// The error code of an APQ hash the server does not know (Apollo clients
@@ -163,15 +164,6 @@ impl ExtensionFactory for Persisted {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(self.clone())
     }
-}
-
-fn error(code: &str, message: impl Into<String>) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    error
 }
 
 /// The `persistedQuery` extension of a request: its hash, if any.

@@ -18,8 +18,9 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ServerResult, Variables};
 
+use super::errors::coded_error as error;
 use crate::auth::Viewer;
 use crate::error::codes;
 
@@ -40,15 +41,6 @@ impl ExtensionFactory for DocumentRules {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(*self)
     }
-}
-
-fn error(code: &str, message: impl Into<String>) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    error
 }
 
 #[async_trait::async_trait]

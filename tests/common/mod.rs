@@ -246,3 +246,9 @@ pub async fn office_id(db: &DatabaseConnection, org: &str) -> uuid::Uuid {
     )
     .await
 }
+
+/// The global id of a row (what the API's `id` fields hold).
+pub fn gid(type_name: &str, key: uuid::Uuid) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
+}
