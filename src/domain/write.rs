@@ -224,6 +224,29 @@ pub fn email(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
     Ok(Some(value.to_lowercase()))
 }
 
+/// An optional input of an update, checked by `f`: `None` when left out
+/// (keep), `Some(None)` for `null` (clear), `Some(Some(v))` for a value.
+pub fn maybe<T, U>(
+    value: &async_graphql::MaybeUndefined<T>,
+    f: impl FnOnce(&T) -> ApiResult<U>,
+) -> ApiResult<Option<Option<U>>> {
+    use async_graphql::MaybeUndefined;
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(v) => f(v).map(|u| Some(Some(u))),
+    }
+}
+
+/// An optional text of an update: as [`maybe`]; an empty text also clears.
+pub fn maybe_text(
+    field: &str,
+    value: &async_graphql::MaybeUndefined<String>,
+    max: usize,
+) -> ApiResult<Option<Option<String>>> {
+    Ok(maybe(value, |v| opt_text(field, Some(v), max))?.map(Option::flatten))
+}
+
 /// `from` must not come after `to` (either may be missing); the error names
 /// `to_field`.
 pub fn dates_in_order(

@@ -27,7 +27,7 @@ use super::{Grant, sql};
 use crate::auth::policy::grants::{GrantRecipientKey, may_apply, may_decide};
 use crate::auth::{Viewer, policy, viewer};
 use crate::domain::money::Kroner;
-use crate::domain::write::{self, MAX_PROSE};
+use crate::domain::write::{self, MAX_PROSE, maybe};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::{ContextExt, id};
 
@@ -657,18 +657,6 @@ fn positive(field: &str, amount: Kroner) -> ApiResult<i64> {
             field,
             format!("`{field}` must be more than 0 kroner"),
         ))
-    }
-}
-
-/// Decodes a `MaybeUndefined`: `None` = keep, `Some(None)` = clear.
-fn maybe<T, U>(
-    value: &MaybeUndefined<T>,
-    f: impl FnOnce(&T) -> ApiResult<U>,
-) -> ApiResult<Option<Option<U>>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(v) => f(v).map(|u| Some(Some(u))),
     }
 }
 

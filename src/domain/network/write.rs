@@ -234,20 +234,10 @@ impl NetworkMutation {
             .as_deref()
             .map(|n| text("input.name", n, MAX_NAME))
             .transpose()?;
-        let description = match &input.description {
-            MaybeUndefined::Value(v) => Some(opt_text("input.description", Some(v), MAX_PROSE)?),
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Undefined => None,
-        };
-        let coordinator = match &input.coordinator_service {
-            MaybeUndefined::Value(raw) => Some(Some(id::decode_as(
-                raw,
-                "Service",
-                "input.coordinatorService",
-            )?)),
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Undefined => None,
-        };
+        let description = write::maybe_text("input.description", &input.description, MAX_PROSE)?;
+        let coordinator = write::maybe(&input.coordinator_service, |raw| {
+            id::decode_as(raw, "Service", "input.coordinatorService")
+        })?;
 
         let txn = write::begin(ctx.db()?).await?;
         let row = network::Entity::find_by_id(key)

@@ -433,16 +433,9 @@ impl ParticipationMutation {
             .as_deref()
             .map(|n| text("input.name", n, MAX_NAME))
             .transpose()?;
-        let mail = match &input.email {
-            MaybeUndefined::Value(v) => Some(email("input.email", Some(v))?),
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Undefined => None,
-        };
-        let job_title = match &input.job_title {
-            MaybeUndefined::Value(v) => Some(opt_text("input.jobTitle", Some(v), MAX_SHORT)?),
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Undefined => None,
-        };
+        let mail =
+            write::maybe(&input.email, |v| email("input.email", Some(v)))?.map(Option::flatten);
+        let job_title = write::maybe_text("input.jobTitle", &input.job_title, MAX_SHORT)?;
         let txn = write::begin(ctx.db()?).await?;
         let row = visible_person(&txn, &viewer, key)
             .await?

@@ -33,7 +33,7 @@ use crate::audit::{self, Change};
 use crate::auth::{Viewer, policy, viewer};
 use crate::domain::people::completion;
 use crate::domain::write::{
-    self, MAX_NAME, MAX_PROSE, MAX_SHORT, check_version, in_range, opt_text, text,
+    self, MAX_NAME, MAX_PROSE, MAX_SHORT, check_version, in_range, maybe_text, opt_text, text,
     update_versioned, year,
 };
 use crate::error::{ApiError, ApiResult};
@@ -836,19 +836,6 @@ fn partner_ids(ids: &[ID]) -> ApiResult<Vec<Uuid>> {
         out.push(key);
     }
     Ok(out)
-}
-
-/// An optional text of an update: `None` keeps, `Some(None)` clears.
-fn maybe_text(
-    field: &str,
-    value: &MaybeUndefined<String>,
-    max: usize,
-) -> ApiResult<Option<Option<String>>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(v) => Ok(Some(opt_text(field, Some(v), max)?)),
-    }
 }
 
 /// The last year of a span is not before the first.

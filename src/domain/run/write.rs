@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::{ProgrammeRun, Session};
 use crate::auth::{policy, viewer};
 use crate::domain::people::completion;
-use crate::domain::write::{self, MAX_NAME, MAX_PROSE, MAX_SHORT};
+use crate::domain::write::{self, MAX_NAME, MAX_PROSE, MAX_SHORT, maybe, maybe_text};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::{ContextExt, id};
 
@@ -773,32 +773,6 @@ impl RunMutation {
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// An optional input checked by `f`: `None` when left out (keep),
-/// `Some(None)` for `null` (clear), `Some(Some(v))` for a value.
-fn maybe<T, U>(
-    value: &MaybeUndefined<T>,
-    f: impl FnOnce(&T) -> ApiResult<U>,
-) -> ApiResult<Option<Option<U>>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(v) => Ok(Some(Some(f(v)?))),
-    }
-}
-
-/// An optional text input: as [`maybe`]; an empty text also clears.
-fn maybe_text(
-    field: &str,
-    value: &MaybeUndefined<String>,
-    max: usize,
-) -> ApiResult<Option<Option<String>>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(v) => Ok(Some(write::opt_text(field, Some(v), max)?)),
-    }
-}
 
 /// A date's year must be one the register holds (1990..2100).
 fn check_date_year(field: &str, date: Option<NaiveDate>) -> ApiResult<()> {
