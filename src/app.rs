@@ -10,6 +10,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::Notify;
 
 use crate::auth::authenticate::Authenticator;
 use crate::auth::dev_secret;
@@ -63,6 +64,58 @@ pub struct Application {
     server: Server,
     port: u16,
     db: DatabaseConnection,
+    shutdown: ShutdownHandle,
+}
+
+/// Asks a running [`Application`] to stop gracefully, as SIGTERM and SIGINT
+/// do: it stops accepting connections, finishes the requests in flight (up
+/// to [`SHUTDOWN_TIMEOUT_SECS`]), and then
+/// [`Application::run_until_stopped`] returns.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Arc<Notify>);
+
+impl ShutdownHandle {
+    /// Starts the graceful shutdown (returns at once; a second call does
+    /// nothing more).
+    pub fn stop(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// How long a graceful shutdown waits for requests in flight.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+/// Resolves when the process gets SIGTERM or SIGINT, or when the
+/// [`ShutdownHandle`] asks. actix-web's own signal handling would treat
+/// SIGINT as a forced stop that drops requests in flight; here both are
+/// graceful.
+async fn stop_requested(handle: Arc<Notify>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)));
+        match signals {
+            Ok((mut term, mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received; finishing requests in flight"),
+                    _ = int.recv() => tracing::info!("SIGINT received; finishing requests in flight"),
+                    () = handle.notified() => tracing::info!("shutdown requested; finishing requests in flight"),
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM/SIGINT");
+                handle.notified().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C received; finishing requests in flight"),
+            () = handle.notified() => tracing::info!("shutdown requested; finishing requests in flight"),
+        }
+    }
 }
 
 impl Application {
@@ -132,6 +185,7 @@ impl Application {
         });
         let guards = web::Data::new(http::Guards::new(&settings.http));
         let body_limit = usize::try_from(settings.http.max_body_bytes).unwrap_or(usize::MAX);
+        let shutdown = ShutdownHandle(Arc::new(Notify::new()));
         let http_settings = settings.http.clone();
         http::prometheus::install();
         let server = HttpServer::new(move || {
@@ -157,7 +211,8 @@ impl Application {
             addr: settings.bind,
             source,
         })?
-        .shutdown_timeout(30)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .shutdown_signal(stop_requested(shutdown.0.clone()))
         .run();
 
         tracing::info!(
@@ -165,7 +220,12 @@ impl Application {
             database = %crate::db::redacted_url(&settings.database_url),
             "kompetanse listening; GraphiQL at /graphql"
         );
-        Ok(Self { server, port, db })
+        Ok(Self {
+            server,
+            port,
+            db,
+            shutdown,
+        })
     }
 
     /// The port the server listens on.
@@ -178,8 +238,13 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the process is asked to stop (finishing requests in
-    /// flight).
+    /// A handle that stops the server gracefully, as SIGTERM does.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the process is asked to stop (SIGTERM, SIGINT or a
+    /// [`ShutdownHandle`]), finishing the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -19,14 +19,37 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_url(settings, &settings.database_url).await
 }
 
+/// The longest a statement waits for a pooled connection (opening a new
+/// one included) before it fails with `SERVICE_UNAVAILABLE`.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pool's acquire timeout under `settings`: [`ACQUIRE_TIMEOUT`], or half
+/// the request time limit when that is shorter, so that a database outage
+/// is reported as such (`SERVICE_UNAVAILABLE`) rather than as a request cut
+/// off for taking too long.
+pub fn acquire_timeout(settings: &Settings) -> Duration {
+    ACQUIRE_TIMEOUT.min(Duration::from_secs(settings.http.request_timeout_secs) / 2)
+}
+
 /// Opens a pool on `url` with the pool settings of `settings` (the read
 /// replica's pool is sized like the primary's).
+///
+/// The pool survives the database going away and coming back: every
+/// connection is tested before it is handed out, so one that died while
+/// the database was down is dropped and replaced instead of failing a
+/// request; a connection that cannot be made is retried until the acquire
+/// timeout. Idle connections close after ten minutes and every connection
+/// is replaced after thirty.
 pub async fn connect_url(settings: &Settings, url: &str) -> Result<DatabaseConnection, DbErr> {
+    let acquire_timeout = acquire_timeout(settings);
     let mut opts = ConnectOptions::new(url.trim().to_owned());
     opts.max_connections(settings.db_max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(acquire_timeout)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_secs(600))
+        .max_lifetime(Duration::from_secs(1800))
         // Statements can carry personal data in their parameters: sqlx's own
         // statement log stays off. Spans are recorded by `tracing` instead.
         .sqlx_logging(false)
@@ -35,7 +58,11 @@ pub async fn connect_url(settings: &Settings, url: &str) -> Result<DatabaseConne
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-        });
+        })
+        // The API's statements are short: PostgreSQL's JIT compiler costs
+        // more (about 100 ms on a grouped statistic) than it saves, and the
+        // statistics' sorts and hashes fit in memory with 16 MB.
+        .map_sqlx_postgres_opts(|o| o.options([("jit", "off"), ("work_mem", "16MB")]));
     let db = Database::connect(opts).await?;
     Ok(db)
 }

@@ -30,6 +30,11 @@ pub enum ApiError {
     /// The request is too large, too deep, too complex or too frequent.
     #[error("{0}")]
     LimitExceeded(String),
+    /// The database cannot be reached (down, restarting, or no pooled
+    /// connection free within the pool's acquire timeout). The request may
+    /// be retried; the cause is logged, never sent.
+    #[error("the database is unavailable; try again shortly")]
+    ServiceUnavailable(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
     /// A failure inside the server. The cause is logged, never sent.
     #[error("internal server error")]
     Internal(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
@@ -63,6 +68,7 @@ impl ApiError {
             Self::BadUserInput { .. } => codes::BAD_USER_INPUT,
             Self::Conflict(_) => codes::CONFLICT,
             Self::LimitExceeded(_) => codes::LIMIT_EXCEEDED,
+            Self::ServiceUnavailable(_) => codes::SERVICE_UNAVAILABLE,
             Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,13 +76,60 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        Self::Internal(std::sync::Arc::new(err))
+        if is_unavailable(&err) {
+            unavailable(std::sync::Arc::new(err))
+        } else {
+            Self::Internal(std::sync::Arc::new(err))
+        }
     }
 }
 
 impl From<std::sync::Arc<sea_orm::DbErr>> for ApiError {
     fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
-        Self::Internal(std::sync::Arc::new(SharedDbErr(err)))
+        if is_unavailable(&err) {
+            unavailable(std::sync::Arc::new(SharedDbErr(err)))
+        } else {
+            Self::Internal(std::sync::Arc::new(SharedDbErr(err)))
+        }
+    }
+}
+
+/// A SERVICE_UNAVAILABLE error, its cause logged here (connection errors
+/// name no statement and no parameter, so the cause is fit for the log).
+fn unavailable(cause: std::sync::Arc<dyn std::error::Error + Send + Sync>) -> ApiError {
+    tracing::warn!(error = %cause, "database unavailable");
+    ApiError::ServiceUnavailable(cause)
+}
+
+/// Whether a database error means that the database cannot be reached
+/// rather than that the statement failed: no connection within the
+/// acquire timeout, a broken or refused connection, or PostgreSQL
+/// refusing work while it starts or shuts down.
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unavailable(e),
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), and 57P01–57P03:
+        // shut down by the administrator, crashed, cannot connect now.
+        Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
@@ -113,6 +166,48 @@ pub mod codes {
     pub const CONFLICT: &str = "CONFLICT";
     /// Depth, complexity, size or rate limits.
     pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
+    /// The database cannot be reached for now; retry later.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// A failure inside the server.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+
+    use super::*;
+
+    fn sqlx(err: sea_orm::sqlx::Error) -> RuntimeErr {
+        RuntimeErr::SqlxError(Arc::new(err))
+    }
+
+    #[test]
+    fn an_unreachable_database_is_service_unavailable() {
+        let reset =
+            || sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        for err in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(sqlx(sea_orm::sqlx::Error::PoolTimedOut)),
+            DbErr::Query(sqlx(reset())),
+            DbErr::Exec(sqlx(reset())),
+        ] {
+            let api = ApiError::from(err.clone());
+            assert_eq!(api.code(), codes::SERVICE_UNAVAILABLE, "{err}");
+            assert!(!api.to_string().contains("Connection"), "{api}");
+            let shared = ApiError::from(Arc::new(err));
+            assert_eq!(shared.code(), codes::SERVICE_UNAVAILABLE);
+        }
+        for err in [
+            DbErr::Custom("SELECT 1".into()),
+            DbErr::RecordNotFound("x".into()),
+            DbErr::Query(RuntimeErr::Internal("syntax".into())),
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::RowNotFound)),
+        ] {
+            assert_eq!(ApiError::from(err).code(), codes::INTERNAL_SERVER_ERROR);
+        }
+    }
 }

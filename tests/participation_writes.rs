@@ -341,6 +341,9 @@ async fn a_leader_runs_the_whole_flow_and_completion_follows_attendance() {
         .await
         .data();
     assert_eq!(progress(&app, f.run, kari).await, (2, 2, true));
+    // The statistics tallies kept by these writes: two participations,
+    // both completed, five records, all present.
+    common::tallies::assert_service_counts(&app.db, f.run, [2, 2, 5, 5, 2]).await;
 
     // The staff member reads their own participation and attendance.
     let res = app
@@ -703,6 +706,7 @@ async fn concurrent_attendance_lists_leave_one_row_per_person() {
     for (p, _) in &people {
         assert_eq!(progress(&app, f.run, *p).await, (1, 2, false));
     }
+    common::tallies::assert_service_counts(&app.db, f.run, [5, 0, 5, 5, 5]).await;
 }
 
 #[tokio::test]
@@ -798,6 +802,9 @@ async fn withdrawing_keeps_history_and_ends_completion() {
         .await
         .unwrap();
     assert_eq!(rows, vec![enrolment_row.id]);
+    // Withdrawn participations still count as participations, no longer
+    // as completions.
+    common::tallies::assert_service_counts(&app.db, f.run, [1, 0, 2, 2, 1]).await;
 }
 
 #[tokio::test]

@@ -357,6 +357,14 @@ async fn a_provider_writes_runs_and_sessions_of_its_own_programme() {
         ]
     );
     assert!(session_row(&app, &zeroth).await.is_none());
+    // The statistics tallies count the two sessions left.
+    let tallied = common::tallies::assert_in_step(&app.db, run_row(&app, &run).await.id).await;
+    let sessions: i64 = tallied
+        .iter()
+        .filter_map(|r| r.strip_prefix("kind "))
+        .map(|r| r.rsplit(' ').next().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(sessions, 2, "{tallied:?}");
 
     // The audit log has every change.
     assert_eq!(
@@ -464,6 +472,12 @@ async fn only_admin_and_the_programmes_providers_may_write() {
     assert_eq!(
         res.data()["updateSession"]["session"]["kind"],
         "TEACHING_DAY"
+    );
+    // The statistics tallies follow the new kind.
+    let tallied = common::tallies::assert_in_step(&app.db, run_row(&app, &run).await.id).await;
+    assert!(
+        tallied.iter().any(|r| r.starts_with("kind TEACHING_DAY ")),
+        "{tallied:?}"
     );
 
     // Unknown ids: NOT_FOUND for the object changed, BAD_USER_INPUT for

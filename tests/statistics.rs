@@ -409,6 +409,14 @@ async fn fx() -> Fx {
         .unwrap();
     }
 
+    // The rows above went in directly, not through the API's writes, so
+    // the statistics tallies of the two runs are recounted here.
+    for run in [r1, r2] {
+        kompetanse::domain::statistics::tally::refresh_run(db, run)
+            .await
+            .unwrap();
+    }
+
     let mut admin = claims("stat-admin");
     admin.role = Some(Role::Admin);
     let mut pv = claims("stat-provider");
@@ -443,8 +451,8 @@ const STATS: &str = "query($f: StatsFilter, $g: [StatsDimension!]!) {
   participationStats(filter: $f, groupBy: $g) {
     programme { id } provider { id } county { number } municipality { number }
     serviceKind network { id } year sessionKind
-    runs sessions services municipalities participants attendances attendanceRate
-    completions grantedKroner suppressed
+    runs sessions services municipalities participants people attendances
+    attendanceRate completions grantedKroner suppressed
   }
 }";
 
@@ -493,8 +501,8 @@ const R1: [i64; 8] = [1, 2, 2, 3, 9, 10, 7, 150_000];
 const R2: [i64; 8] = [1, 1, 1, 2, 8, 7, 0, 30_000];
 /// Rows of Telemark (S1) and Innlandet (S2).
 const TELEMARK: [i64; 8] = [1, 2, 1, 1, 3, 4, 2, 150_000];
-const INNLANDET: [i64; 8] = [2, 3, 1, 2, 8, 13, 5, 180_000];
-const NATIONAL: [i64; 8] = [2, 3, 2, 3, 11, 17, 7, 180_000];
+const INNLANDET: [i64; 8] = [2, 3, 1, 2, 14, 13, 5, 180_000];
+const NATIONAL: [i64; 8] = [2, 3, 2, 3, 17, 17, 7, 180_000];
 
 #[tokio::test]
 async fn each_dimension_alone_and_in_combination() {
@@ -504,6 +512,8 @@ async fn each_dimension_alone_and_in_combination() {
     let rows = fx.stats(admin, &[], json!({})).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(measures(&rows[0]), NATIONAL);
+    // 17 participations of 11 distinct people.
+    assert_eq!(rows[0]["people"], 11);
     assert!(close(rate(&rows[0]), 17.0 / 19.0), "{}", rows[0]);
     assert_eq!(rows[0]["suppressed"], false);
     assert!(rows[0]["programme"].is_null() && rows[0]["year"].is_null());
@@ -537,6 +547,8 @@ async fn each_dimension_alone_and_in_combination() {
     assert_eq!(rows.len(), 2);
     assert_eq!(by_county(&rows, "40"), TELEMARK);
     assert_eq!(by_county(&rows, "34"), INNLANDET);
+    let innlandet = rows.iter().find(|r| r["county"]["number"] == "34").unwrap();
+    assert_eq!(innlandet["people"], 8);
 
     // Bø counts for today's Midt-Telemark (4020).
     let rows = fx.stats(admin, &["MUNICIPALITY"], json!({})).await;
@@ -547,8 +559,8 @@ async fn each_dimension_alone_and_in_combination() {
     assert_eq!(rows.len(), 3, "{numbers:?}");
     for (number, m) in [
         ("4020", [1, 2, 1, 1, 3, 4, 2, 150_000]),
-        ("3403", [2, 3, 1, 1, 8, 13, 5, 180_000]),
-        ("3411", [2, 3, 1, 1, 8, 13, 5, 180_000]),
+        ("3403", [2, 3, 1, 1, 14, 13, 5, 180_000]),
+        ("3411", [2, 3, 1, 1, 14, 13, 5, 180_000]),
     ] {
         let row = rows
             .iter()
@@ -585,7 +597,9 @@ async fn each_dimension_alone_and_in_combination() {
     let rows = fx.stats(admin, &["SESSION_KIND"], json!({})).await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["sessionKind"], "TEACHING_DAY");
-    assert_eq!(measures(&rows[0]), [2, 2, 2, 3, 10, 15, 7, 180_000]);
+    assert_eq!(measures(&rows[0]), [2, 2, 2, 3, 15, 15, 7, 180_000]);
+    // Distinct people present at a teaching day: a1..a3, b1..b7.
+    assert_eq!(rows[0]["people"], 10);
     assert!(close(rate(&rows[0]), 15.0 / 17.0));
     assert_eq!(rows[1]["sessionKind"], "LEADER_GUIDANCE");
     assert_eq!(measures(&rows[1]), [1, 1, 2, 3, 2, 2, 2, 150_000]);
@@ -620,7 +634,7 @@ async fn each_dimension_alone_and_in_combination() {
             json!({ "municipality": gid("Municipality", municipality_id(&fx.app, "3411").await) }),
         )
         .await;
-    assert_eq!(measures(&rows[0]), [2, 3, 1, 1, 8, 13, 5, 180_000]);
+    assert_eq!(measures(&rows[0]), [2, 3, 1, 1, 14, 13, 5, 180_000]);
     let rows = fx
         .stats(
             admin,
@@ -661,7 +675,7 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
 
     // Anonymous: Telemark's 3 participants, 4 attendances and 2
     // completions are hidden; Innlandet's are hidden with them, or they
-    // could be worked out from the national total (11, 17, 7).
+    // could be worked out from the national total (17, 17, 7).
     // Anonymous viewers see no grants, so no granted kroner either.
     let rows = fx.stats(None, &["SERVICE_KIND"], json!({})).await;
     assert_eq!(rows[0]["serviceKind"], "CHILD_WELFARE");
@@ -679,7 +693,8 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
     }
     // The national total is shown, but its rate would reveal 2 absences.
     let national = fx.stats(None, &[], json!({})).await;
-    assert_eq!(measures(&national[0]), [2, 3, 2, 3, 11, 17, 7, hidden]);
+    assert_eq!(measures(&national[0]), [2, 3, 2, 3, 17, 17, 7, hidden]);
+    assert_eq!(national[0]["people"], 11);
     assert!(national[0]["attendanceRate"].is_null());
     assert_eq!(national[0]["suppressed"], true);
 
@@ -694,7 +709,7 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
     }
 
     // The funder of Vestfold og Telemark has full rights on S1's people:
-    // Telemark is exact; Innlandet's 8, 13 and 5 people are shown (none
+    // Telemark is exact; Innlandet's 14, 13 and 5 are shown (none
     // of its counts is small), but its rate would reveal 2 absences. The
     // grants are Innlandet's office's: not this funder's to see.
     let rows = fx
@@ -711,7 +726,8 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
     assert!(close(rate(&telemark), 1.0));
     assert_eq!(telemark["suppressed"], false);
     let innlandet = county(&rows, "34");
-    assert_eq!(measures(&innlandet), [2, 3, 1, 2, 8, 13, 5, 0]);
+    assert_eq!(measures(&innlandet), [2, 3, 1, 2, 14, 13, 5, 0]);
+    assert_eq!(innlandet["people"], 8);
     assert!(innlandet["attendanceRate"].is_null());
     assert_eq!(innlandet["suppressed"], true);
 
@@ -755,10 +771,10 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
 #[tokio::test]
 async fn a_hidden_cell_cannot_be_worked_out_by_subtraction() {
     let fx = fx().await;
-    // By municipality: 4020 has 3 participants; 3403 and 3411 have 8 each.
-    // With 4020 alone hidden, 11 − 8 − 8 would not give it (people are
-    // counted once per municipality), but for attendances and
-    // completions the same shape would: one of the two 8s is hidden too.
+    // By municipality: 4020 has 3 participants; 3403 and 3411 have 14
+    // each (S2 covers both), and the national total is 17. With 4020
+    // alone hidden, 17 − 14 would give it: one of the two 14s is hidden
+    // too, and the same for attendances, completions and distinct people.
     let rows = fx.stats(None, &["MUNICIPALITY"], json!({})).await;
     assert_eq!(rows.len(), 3);
     let m4020 = rows
@@ -766,7 +782,7 @@ async fn a_hidden_cell_cannot_be_worked_out_by_subtraction() {
         .find(|r| r["municipality"]["number"] == "4020")
         .unwrap();
     assert!(m4020["participants"].is_null());
-    for measure in ["participants", "attendances", "completions"] {
+    for measure in ["participants", "people", "attendances", "completions"] {
         let hidden = rows.iter().filter(|r| r[measure].is_null()).count();
         assert_eq!(hidden, 2, "{measure}: {rows:?}");
         let shown: Vec<i64> = rows.iter().filter_map(|r| r[measure].as_i64()).collect();

@@ -11,7 +11,7 @@ use std::process::Command;
 use entity::enums::{Audience, ParticipationRole};
 use entity::{
     attendance, enrolment, funder_office_county, funding_grant, municipality, network,
-    participation, person, programme, programme_run, service, session,
+    participation, person, programme, programme_run, service, session, stats_run_service,
 };
 use kompetanse::domain::people::completion;
 use kompetanse::domain::seed::{self, SeedError, national};
@@ -377,6 +377,35 @@ async fn the_relations_hold_and_completion_matches_a_recomputation() {
             assert!(0 < granted && granted <= applied);
         }
     }
+
+    // The statistics tallies were recounted after the load: each run's
+    // equal a recount from its facts, and they add up to the facts.
+    for run in &ids.runs {
+        common::tallies::assert_in_step(&db, *run).await;
+    }
+    let tallied: i64 = stats_run_service::Entity::find()
+        .filter(stats_run_service::Column::RunId.is_in(ids.runs.clone()))
+        .all(&db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.recorded)
+        .sum();
+    let sessions: Vec<Uuid> = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::RunId.is_in(ids.runs.clone()))
+        .into_tuple()
+        .all(&db)
+        .await
+        .unwrap();
+    let records = attendance::Entity::find()
+        .filter(attendance::Column::SessionId.is_in(sessions))
+        .count(&db)
+        .await
+        .unwrap();
+    assert!(records > 0);
+    assert_eq!(tallied, records as i64);
 }
 
 #[tokio::test]

@@ -34,6 +34,9 @@ pub mod role_assignment;
 pub mod service;
 pub mod service_municipality;
 pub mod session;
+pub mod stats_run_kind;
+pub mod stats_run_service;
+pub mod stats_run_service_kind;
 
 /// Every `Entity`, named after its table in UpperCamelCase.
 pub mod prelude {
@@ -62,6 +65,9 @@ pub mod prelude {
     pub use crate::service::Entity as Service;
     pub use crate::service_municipality::Entity as ServiceMunicipality;
     pub use crate::session::Entity as Session;
+    pub use crate::stats_run_kind::Entity as StatsRunKind;
+    pub use crate::stats_run_service::Entity as StatsRunService;
+    pub use crate::stats_run_service_kind::Entity as StatsRunServiceKind;
 }
 
 /// A competence area of a programme, one element of the JSON array in

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_domain;
 mod m20261124_000001_participation_progress;
+mod m20261125_000001_stats_tallies;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_domain::Migration),
             Box::new(m20261124_000001_participation_progress::Migration),
+            Box::new(m20261125_000001_stats_tallies::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::auth::authenticate::Authenticator;
-use crate::error::codes;
+use crate::error::{ApiError, codes};
 use crate::graphql::{self, AppSchema};
 
 pub use guards::Guards;
@@ -160,19 +160,7 @@ async fn graphql_endpoint(
         .map(HeaderValue::as_bytes);
     let viewer = match auth.viewer(authorization).await {
         Ok(viewer) => viewer,
-        Err(err) => {
-            let mut response = request_error(
-                StatusCode::UNAUTHORIZED,
-                flavour,
-                err.code(),
-                &err.to_string(),
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            return response;
-        }
+        Err(err) => return viewer_refusal(&err, flavour),
     };
 
     // Count the request against its client: the verified subject, else the
@@ -240,6 +228,51 @@ async fn graphql_endpoint(
         Ok(body) => json_response(status, flavour, body),
         Err(err) => {
             tracing::error!(error = %err, "response serialisation failed");
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                flavour,
+                codes::INTERNAL_SERVER_ERROR,
+                "internal server error",
+            )
+        }
+    }
+}
+
+/// The answer when the viewer could not be made from the token: 401 for a
+/// bad token; 503 (with `Retry-After`) when the database that checks the
+/// token's scope cannot be reached, so that a client keeps its token; 500
+/// for anything else.
+fn viewer_refusal(err: &ApiError, flavour: Flavour) -> HttpResponse {
+    match err {
+        ApiError::Unauthenticated(_) => {
+            let mut response = request_error(
+                StatusCode::UNAUTHORIZED,
+                flavour,
+                err.code(),
+                &err.to_string(),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            response
+        }
+        ApiError::ServiceUnavailable(_) => {
+            let mut response = request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                flavour,
+                err.code(),
+                &err.to_string(),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        other => {
+            if let ApiError::Internal(cause) = other {
+                tracing::error!(error = %cause, "checking the token failed");
+            }
             request_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 flavour,

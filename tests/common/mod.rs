@@ -7,6 +7,9 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod tallies;
+
 use std::sync::OnceLock;
 
 use kompetanse::{Application, Settings};

@@ -1,16 +1,17 @@
 //! SQL expressions over `funding_grant` rows that are derived rather than
 //! stored: the recipient's county, the programme a grant pays for, and the
-//! attendance recorded for the recipient at the grant's run. Each is a
+//! attendance recorded for the recipient at the grant's run (from the
+//! statistics tally of the run). Each is a
 //! correlated subquery on the columns of `funding_grant`, so it can appear
 //! in a filter, a select list or a derived table, on SQLite and PostgreSQL
 //! alike.
 
 use chrono::NaiveDate;
 use entity::{
-    attendance, funding_grant, municipality, network, network_member, person, programme_run,
-    service, service_municipality, session,
+    funding_grant, municipality, network, network_member, programme_run, service,
+    service_municipality, stats_run_service,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{Condition, Order};
 
 fn grant_col(col: funding_grant::Column) -> Expr {
@@ -101,11 +102,10 @@ pub fn grant_programme() -> Expr {
 }
 
 /// The services whose staff count as the recipient's people, as a
-/// condition on `person.service_id`: the recipient service; the current
-/// member services of a recipient network (on `today`); the services of a
-/// recipient municipality (hosted by it or covering it).
-fn person_of_recipient(today: NaiveDate) -> Condition {
-    let service_of_person = || Expr::col((person::Entity, person::Column::ServiceId));
+/// condition on `service` (a service id column): the recipient service;
+/// the current member services of a recipient network (on `today`); the
+/// services of a recipient municipality (hosted by it or covering it).
+fn service_of_recipient(service: Expr, today: NaiveDate) -> Condition {
     let members = Query::select()
         .column((network_member::Entity, network_member::Column::ServiceId))
         .from(network_member::Entity)
@@ -152,62 +152,59 @@ fn person_of_recipient(today: NaiveDate) -> Condition {
         )
         .to_owned();
     Condition::any()
-        .add(service_of_person().eq(grant_col(funding_grant::Column::RecipientServiceId)))
-        .add(service_of_person().in_subquery(members))
-        .add(service_of_person().in_subquery(covering))
-        .add(service_of_person().in_subquery(hosted))
+        .add(
+            service
+                .clone()
+                .eq(grant_col(funding_grant::Column::RecipientServiceId)),
+        )
+        .add(service.clone().in_subquery(members))
+        .add(service.clone().in_subquery(covering))
+        .add(service.in_subquery(hosted))
 }
 
-/// Attendance rows of the recipient's people at the sessions of the
-/// grant's run, selecting `select` (present ones only when `present_only`).
-fn recipient_attendance(select: Expr, present_only: bool, today: NaiveDate) -> SelectStatement {
-    let mut q = Query::select();
-    q.expr(select)
-        .from(attendance::Entity)
-        .inner_join(
-            session::Entity,
-            Expr::col((session::Entity, session::Column::Id))
-                .equals((attendance::Entity, attendance::Column::SessionId)),
-        )
-        .inner_join(
-            person::Entity,
-            Expr::col((person::Entity, person::Column::Id))
-                .equals((attendance::Entity, attendance::Column::PersonId)),
-        )
-        .and_where(
-            Expr::col((session::Entity, session::Column::RunId))
-                .eq(grant_col(funding_grant::Column::RunId)),
-        )
-        .cond_where(person_of_recipient(today));
-    if present_only {
-        q.and_where(Expr::col((attendance::Entity, attendance::Column::Present)).eq(true));
-    }
-    q
+/// A sum over the statistics tally of the grant's run (`stats_run_service`,
+/// kept by the writes in step with attendance) for the recipient's
+/// services: `column` summed, 0 where the grant names no run. A person
+/// belongs to one service, so sums over services count no one twice.
+fn recipient_tally(column: stats_run_service::Column, today: NaiveDate) -> Expr {
+    let tally = |c: stats_run_service::Column| Expr::col((stats_run_service::Entity, c));
+    Func::coalesce([
+        Expr::from(
+            Query::select()
+                .expr(Func::sum(tally(column)))
+                .from(stats_run_service::Entity)
+                .and_where(
+                    tally(stats_run_service::Column::RunId)
+                        .eq(grant_col(funding_grant::Column::RunId)),
+                )
+                .cond_where(service_of_recipient(
+                    tally(stats_run_service::Column::ServiceId),
+                    today,
+                ))
+                .to_owned(),
+        ),
+        Expr::val(0),
+    ])
+    .into()
 }
 
 /// How many attendance rows (present or absent) are recorded for the
 /// recipient's people at the grant's run; 0 where the grant names no run.
 /// Attendance counts as known for the grant when this is above 0.
 pub fn attendance_recorded() -> Expr {
-    Expr::from(recipient_attendance(
-        Func::count(Expr::col((attendance::Entity, attendance::Column::Id))).into(),
-        false,
+    recipient_tally(
+        stats_run_service::Column::Recorded,
         crate::domain::network::today(),
-    ))
+    )
 }
 
 /// The distinct persons of the recipient recorded present at any session
 /// of the grant's run; 0 where the grant names no run.
 pub fn attendance_present() -> Expr {
-    Expr::from(recipient_attendance(
-        Func::count_distinct(Expr::col((
-            attendance::Entity,
-            attendance::Column::PersonId,
-        )))
-        .into(),
-        true,
+    recipient_tally(
+        stats_run_service::Column::Attendees,
         crate::domain::network::today(),
-    ))
+    )
 }
 
 /// The attendance recorded for a grant's recipient at its run: attendance

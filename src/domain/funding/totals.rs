@@ -171,7 +171,12 @@ fn granted_statuses() -> Vec<GrantStatus> {
 
 /// The statement: per-grant figures in a derived table `g` (only the grants
 /// meeting `condition`), grouped by `group_by`.
-fn statement(condition: Condition, group_by: &[GrantDimension]) -> SelectStatement {
+/// The totals statement. With `fence` (PostgreSQL), the per-grant derived
+/// table carries `OFFSET 0`, which keeps the planner from merging it into
+/// the outer query, where each per-grant subquery would run once for every
+/// aggregate that uses it instead of once per grant. (SQLite does not take
+/// OFFSET without LIMIT.)
+fn statement(condition: Condition, group_by: &[GrantDimension], fence: bool) -> SelectStatement {
     let status = funding_grant::Column::Status;
     let amount_granted =
         || Expr::col((funding_grant::Entity, funding_grant::Column::AmountGranted));
@@ -210,6 +215,10 @@ fn statement(condition: Condition, group_by: &[GrantDimension]) -> SelectStateme
         .expr_as(sql::attendance_present(), Alias::new("present"))
         .cond_where(condition)
         .to_owned();
+    let mut inner = inner;
+    if fence {
+        inner.offset(0);
+    }
 
     let known = || g("recorded").gt(0);
     let known_granted = || g("recorded").gt(0).and(g("granted").is_not_null());
@@ -273,7 +282,8 @@ pub async fn totals(
             dims.push(*d);
         }
     }
-    let stmt = statement(condition, &dims);
+    let fence = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let stmt = statement(condition, &dims, fence);
     let rows = db.query_all(&stmt).await?;
     let has = |d: GrantDimension| dims.contains(&d);
     let mut out = Vec::with_capacity(rows.len());

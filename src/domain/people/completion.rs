@@ -13,7 +13,7 @@
 //! `sessions_required`, `completed`) so statistics can group on them; every
 //! write that can change them (attendance, sessions, sign-up and
 //! withdrawal, the programme's rule) calls [`recompute`] in its own
-//! transaction.
+//! transaction, which also recounts the run's statistics tallies.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +22,8 @@ use entity::{attendance, participation, programme, programme_run, session};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
+
+use crate::domain::statistics::tally;
 
 /// A participant's progress in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +71,23 @@ pub fn progress(
 }
 
 /// Recomputes the progress of the participations in `run_id` (only those of
-/// `persons` when given) and writes the ones that changed. Returns how many
-/// rows changed. Call it inside the transaction of the write that caused it.
+/// `persons` when given) and writes the ones that changed, then recounts
+/// the run's statistics tallies ([`tally::refresh_run`]). Returns how many
+/// participations changed. Call it inside the transaction of the write that
+/// caused it: every write that changes a run's sessions, participations or
+/// attendance does.
 pub async fn recompute(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    persons: Option<&[Uuid]>,
+) -> Result<u64, DbErr> {
+    let changed = recompute_progress(db, run_id, persons).await?;
+    tally::refresh_run(db, run_id).await?;
+    Ok(changed)
+}
+
+/// The progress part of [`recompute`].
+async fn recompute_progress(
     db: &impl ConnectionTrait,
     run_id: Uuid,
     persons: Option<&[Uuid]>,

@@ -678,7 +678,7 @@ impl ParticipationMutation {
                 ApiError::bad_input("input.session", "`input.session` names no session")
             })?;
         let run = open_run(&txn, session.run_id, "input.session").await?;
-        // The run is now share-locked (PostgreSQL): a session deleted while
+        // The run is now locked (PostgreSQL): a session deleted while
         // we waited for the lock is gone when read again.
         if session::Entity::find_by_id(session_id)
             .one(&txn)
@@ -833,16 +833,17 @@ impl ParticipationMutation {
 }
 
 /// The run, which must exist and be open for writes (neither CANCELLED nor
-/// COMPLETED), share-locked for the transaction; errors name `field`.
+/// COMPLETED), locked for the transaction; errors name `field`.
 async fn open_run(
     txn: &DatabaseTransaction,
     run_id: Uuid,
     field: &str,
 ) -> ApiResult<programme_run::Model> {
-    // Shared lock: writes that change the run's sessions or status take it
-    // exclusively, so they and this write take turns.
+    // Exclusive lock: every write that changes the run's sessions, status,
+    // participations or attendance takes it, so they take turns and the
+    // run's statistics tallies are recounted by one of them at a time.
     let run = programme_run::Entity::find_by_id(run_id)
-        .lock_shared()
+        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::bad_input(field, format!("`{field}` names no run")))?;

@@ -651,6 +651,8 @@ impl RunMutation {
         };
 
         let audience_changed = input.audience.is_some_and(|a| a != current.audience);
+        // The session kind counts in the run's statistics tallies.
+        let kind_changed = input.kind.is_some_and(|k| k != current.kind);
         let before = current.clone();
         let mut am = current.into_active_model();
         if let Some(title) = title {
@@ -684,7 +686,7 @@ impl RunMutation {
             am.position = Set(position);
         }
         let after = write::update_versioned(&txn, am, input.version, "session").await?;
-        if audience_changed {
+        if audience_changed || kind_changed {
             completion::recompute(&txn, run.id, None).await?;
         }
         write::audit(

@@ -340,12 +340,19 @@ pub async fn seed_synthetic(
             None
         };
         let rows = national::insert(&txn, scale, seed, chrono::Utc::now()).await?;
+        // The statistics tallies of every run, recounted in three statements.
+        crate::domain::statistics::tally::rebuild_all(&txn).await?;
         Ok::<_, SeedError>((reference, rows))
     }
     .await;
     match result {
         Ok((reference, rows)) => {
             txn.commit().await?;
+            // Fresh planner statistics for the tables that just grew, so the
+            // first queries do not plan for empty tables.
+            if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+                db.execute_unprepared("ANALYZE").await?;
+            }
             Ok(SyntheticReport {
                 seed,
                 scale,

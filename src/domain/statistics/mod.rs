@@ -8,6 +8,7 @@
 
 mod coverage;
 pub mod sql;
+pub mod tally;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::enums::{RunStatus, ServiceKind, SessionKind};
@@ -137,7 +138,7 @@ impl StatsFilter {
 /// not grouped by, and for facts without such a key, e.g. runs without a
 /// network) and its measures.
 ///
-/// People counts (`participants`, `attendances`, `completions`) are
+/// People counts (`participants`, `people`, `attendances`, `completions`) are
 /// suppressed so that no one can be singled out: a count is `null`, and
 /// `suppressed` is true, when between 1 and 4 of the people behind it lie
 /// outside the viewer's full rights. Full rights: ADMIN on everything; a
@@ -171,6 +172,7 @@ pub struct ParticipationStatsRow {
     municipalities: i64,
     granted: Option<i64>,
     participants: Option<i64>,
+    people: Option<i64>,
     attendances: Option<i64>,
     attendance_rate: Option<f64>,
     completions: Option<i64>,
@@ -181,7 +183,7 @@ pub struct ParticipationStatsRow {
 /// not grouped by, and for facts without such a key, e.g. runs without a
 /// network) and its measures.
 ///
-/// People counts (`participants`, `attendances`, `completions`) are
+/// People counts (`participants`, `people`, `attendances`, `completions`) are
 /// suppressed so that no one can be singled out: a count is `null`, and
 /// `suppressed` is true, when between 1 and 4 of the people behind it lie
 /// outside the viewer's full rights. Full rights: ADMIN on everything; a
@@ -277,11 +279,22 @@ impl ParticipationStatsRow {
     async fn municipalities(&self) -> i64 {
         self.municipalities
     }
-    /// People signed up to the runs (at any time), each counted once; with
-    /// a session kind, the people present at a session of that kind. Null
-    /// when suppressed.
+    /// Participations: people signed up to the runs (at any time), once
+    /// per run, so a person in two runs of the group counts twice (the
+    /// usual count of course statistics); with a session kind, those
+    /// present at a session of that kind. Summed from tallies kept by the
+    /// writes. Null when suppressed.
     async fn participants(&self) -> Option<i64> {
         self.participants
+    }
+    /// Distinct people signed up to the runs of the group (at any time),
+    /// each counted once however many runs they took part in; with a
+    /// session kind, those present at a session of that kind. Counted from
+    /// the participations themselves, so asking for it makes the request
+    /// slower on large groupings; it is computed only when selected. Null
+    /// when suppressed.
+    async fn people(&self) -> Option<i64> {
+        self.people
     }
     /// Attendance records marked present. Null when suppressed.
     async fn attendances(&self) -> Option<i64> {
@@ -294,8 +307,9 @@ impl ParticipationStatsRow {
     async fn attendance_rate(&self) -> Option<f64> {
         self.attendance_rate
     }
-    /// People who completed a run under its completion rule, each counted
-    /// once. Null when suppressed.
+    /// Completed participations: people who completed a run under its
+    /// completion rule, once per run (with a session kind, those present
+    /// at a session of that kind). Null when suppressed.
     async fn completions(&self) -> Option<i64> {
         self.completions
     }
@@ -325,6 +339,7 @@ struct Raw {
     municipalities: i64,
     granted: i64,
     participants: Cell,
+    people: Cell,
     completions: Cell,
     recorded: Cell,
     present: Cell,
@@ -388,6 +403,7 @@ fn read_row(row: &QueryResult, dims: &[Dim]) -> Result<Raw, sea_orm::DbErr> {
         municipalities: n("municipalities")?,
         granted: n("granted")?,
         participants: Cell::new(n("participants")?, n("participants_own")?),
+        people: Cell::new(n("people")?, n("people_own")?),
         completions: Cell::new(n("completions")?, n("completions_own")?),
         recorded: Cell::new(n("recorded")?, n("recorded_own")?),
         present: Cell::new(n("present")?, n("present_own")?),
@@ -408,6 +424,7 @@ pub async fn participation_stats(
     viewer: &crate::auth::Viewer,
     filter: &StatsFilter,
     group_by: &[StatsDimension],
+    people: bool,
 ) -> ApiResult<Vec<ParticipationStatsRow>> {
     let mut dims: Vec<Dim> = Vec::new();
     for d in group_by {
@@ -419,6 +436,7 @@ pub async fn participation_stats(
     let plan = Plan {
         dims: dims.clone(),
         filter: filter.decode()?,
+        people,
     };
     let stmt = db
         .get_database_backend()
@@ -438,14 +456,14 @@ pub async fn participation_stats(
     let sees_grants = sees_grant_sums(viewer);
     let keys: Vec<Vec<Key>> = raw.iter().map(|r| r.keys.clone()).collect();
     let slices = slices(&keys);
-    let participants: Vec<Cell> = raw.iter().map(|r| r.participants).collect();
-    let present: Vec<Cell> = raw.iter().map(|r| r.present).collect();
-    let completions: Vec<Cell> = raw.iter().map(|r| r.completions).collect();
-    let (hide_participants, hide_present, hide_completions) = (
-        hide(&participants, &slices),
-        hide(&present, &slices),
-        hide(&completions, &slices),
-    );
+    let cells = |f: fn(&Raw) -> Cell| -> Vec<bool> {
+        let cells: Vec<Cell> = raw.iter().map(f).collect();
+        hide(&cells, &slices)
+    };
+    let hide_participants = cells(|r| r.participants);
+    let hide_people = cells(|r| r.people);
+    let hide_present = cells(|r| r.present);
+    let hide_completions = cells(|r| r.completions);
 
     Ok(raw
         .into_iter()
@@ -466,6 +484,7 @@ pub async fn participation_stats(
                 municipalities: r.municipalities,
                 granted: sees_grants.then_some(r.granted),
                 participants: r.participants.shown(hide_participants[i]),
+                people: people.then(|| r.people.shown(hide_people[i])).flatten(),
                 attendances: r.present.shown(hide_present[i]),
                 attendance_rate: None,
                 completions: r.completions.shown(hide_completions[i]),
@@ -476,6 +495,7 @@ pub async fn participation_stats(
                 row.attendance_rate = Some(r.present.total as f64 / r.recorded.total as f64);
             }
             row.suppressed = hide_participants[i]
+                || (people && hide_people[i])
                 || hide_present[i]
                 || hide_completions[i]
                 || (!rate_ok && r.recorded.total > 0);
@@ -505,7 +525,8 @@ pub struct StatisticsQuery;
 impl StatisticsQuery {
     /// Participation statistics, computed in the database with one grouped
     /// query: runs, sessions, services, municipalities, participants,
-    /// attendances, attendance rate, completions and granted kroner, for
+    /// distinct people, attendances, attendance rate, completions and
+    /// granted kroner, for
     /// the facts the filter selects, grouped by any combination of
     /// dimensions (none: one national row). Granted kroner follow the
     /// viewer's rights on grants. Rows come in a stable order of
@@ -522,7 +543,16 @@ impl StatisticsQuery {
         group_by: Vec<StatsDimension>,
     ) -> ApiResult<Vec<ParticipationStatsRow>> {
         let viewer = viewer(ctx)?;
-        participation_stats(ctx.db()?, viewer, &filter.unwrap_or_default(), &group_by).await
+        // Distinct people are counted only when the selection asks for them.
+        let people = ctx.look_ahead().field("people").exists();
+        participation_stats(
+            ctx.db()?,
+            viewer,
+            &filter.unwrap_or_default(),
+            &group_by,
+            people,
+        )
+        .await
     }
 
     /// How far the programmes reach: current municipalities and their

@@ -13,22 +13,31 @@
 //!
 //! - enrolments (run × enrolled service × covered municipality): runs,
 //!   services, municipalities;
-//! - sessions: sessions;
+//! - sessions: the run's sessions per kind, from the tally
+//!   `stats_run_kind`;
 //! - grants: the granted kroner of each run (summed per run first, then
 //!   once per run and group, so that joins never count a grant twice);
-//! - participations: participants and completions (distinct persons);
-//! - attendance records: recorded and present.
+//! - people facts: participants, completions, attendance records and
+//!   records present, from the tallies `stats_run_service` (per run and
+//!   person's service) or, with a session kind, `stats_run_service_kind`
+//!   (see [`super::tally`]), so that a request sums tally rows instead of
+//!   joining every attendance record;
+//! - distinct people (only when asked for): persons signed up, each counted
+//!   once, from the participations themselves.
 //!
 //! Joins that fan out (a service covering several municipalities, a
-//! programme with several providers) are counted with `COUNT(DISTINCT …)`.
-//! Every people count is taken twice: in full and over the facts the viewer
-//! has full rights to (see [`crate::auth::policy::statistics`]).
+//! programme with several providers) are undone before summing: the rows
+//! of a branch are first made distinct per group key and counted row
+//! (`SELECT DISTINCT`), then summed. Every people count is taken twice: in
+//! full and over the facts the viewer has full rights to (see
+//! [`crate::auth::policy::statistics`]).
 
+use entity::attendance;
 use entity::enums::{GrantStatus, RunStatus, ServiceKind, SessionKind};
 use entity::{
-    attendance, enrolment, funder_office_county, funding_grant, municipality,
-    municipality_successor, participation, person, programme_provider, programme_run, service,
-    service_municipality, session,
+    enrolment, funder_office_county, funding_grant, municipality, municipality_successor,
+    participation, person, programme_provider, programme_run, service, service_municipality,
+    session, stats_run_kind, stats_run_service, stats_run_service_kind,
 };
 use sea_orm::Condition;
 use sea_orm::sea_query::{
@@ -72,7 +81,8 @@ impl Dim {
         }
     }
 
-    /// The expression of the key inside a branch (tables by their alias).
+    /// The expression of the key inside a branch (tables by their alias;
+    /// `k` is the branch's table with a session `kind`).
     fn expr(self) -> Expr {
         match self {
             Dim::Programme => col("r", programme_run::Column::ProgrammeId),
@@ -82,7 +92,7 @@ impl Dim {
             Dim::ServiceKind => col("s", service::Column::Kind),
             Dim::Network => col("r", programme_run::Column::NetworkId),
             Dim::Year => col("r", programme_run::Column::Year),
-            Dim::SessionKind => col("ss", session::Column::Kind),
+            Dim::SessionKind => col("k", "kind"),
         }
     }
 
@@ -110,16 +120,19 @@ pub struct Filter {
     pub status: Option<RunStatus>,
 }
 
-/// A statistics request: its grouping (distinct dimensions, in order) and
-/// filter.
+/// A statistics request: its grouping (distinct dimensions, in order),
+/// filter, and whether distinct people are asked for.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub dims: Vec<Dim>,
     pub filter: Filter,
+    /// Whether to count distinct people (`people`), the one measure that
+    /// reads the participations themselves.
+    pub people: bool,
 }
 
 /// The measure columns of the result, in order.
-pub const MEASURES: [&str; 13] = [
+pub const MEASURES: [&str; 15] = [
     "runs",
     "sessions",
     "services",
@@ -133,6 +146,16 @@ pub const MEASURES: [&str; 13] = [
     "recorded_own",
     "present",
     "present_own",
+    "people",
+    "people_own",
+];
+
+/// The counts of the people tallies, with their result columns.
+const TALLY_COUNTS: [(&str, &str, &str); 4] = [
+    ("participants", "participants", "participants_own"),
+    ("completions", "completions", "completions_own"),
+    ("recorded", "recorded", "recorded_own"),
+    ("present", "present", "present_own"),
 ];
 
 fn col(table: &'static str, column: impl IntoIden) -> Expr {
@@ -145,6 +168,11 @@ fn zero() -> Expr {
 
 fn bigint(e: impl Into<Expr>) -> Expr {
     Func::cast_as(e.into(), Alias::new("BIGINT")).into()
+}
+
+/// `SUM(e)` as a BIGINT, 0 over no rows.
+fn sum(e: Expr) -> Expr {
+    bigint(Func::coalesce([Func::sum(e).into(), zero()]))
 }
 
 impl Plan {
@@ -167,7 +195,7 @@ impl Plan {
             || self.filter.municipality.is_some()
     }
 
-    /// Whether sessions are needed (grouped or filtered by kind).
+    /// Whether session kinds are needed (grouped or filtered by kind).
     fn uses_session(&self) -> bool {
         self.grouped(Dim::SessionKind) || self.filter.session_kind.is_some()
     }
@@ -183,6 +211,20 @@ impl Plan {
     fn group_keys(&self, q: &mut SelectStatement) {
         for d in &self.dims {
             q.add_group_by([d.expr()]);
+        }
+    }
+
+    /// Selects the key columns of a distinct inner branch `alias` and
+    /// groups by them.
+    fn outer_keys(&self, q: &mut SelectStatement, alias: &'static str) {
+        for d in &self.dims {
+            q.expr_as(col(alias, d.key()), Alias::new(d.key()));
+        }
+    }
+
+    fn group_outer_keys(&self, q: &mut SelectStatement, alias: &'static str) {
+        for d in &self.dims {
+            q.add_group_by([col(alias, d.key())]);
         }
     }
 
@@ -206,6 +248,17 @@ impl Plan {
             Alias::new(AREA),
             Alias::new("a"),
             col("a", "service_id").equals((Alias::new("s"), service::Column::Id)),
+        );
+    }
+
+    /// Joins `k`, the run's session kinds (from the tally), to run `r`.
+    fn join_run_kinds(&self, q: &mut SelectStatement) {
+        q.join_as(
+            JoinType::InnerJoin,
+            stats_run_kind::Entity,
+            Alias::new("k"),
+            col("k", stats_run_kind::Column::RunId)
+                .equals((Alias::new("r"), programme_run::Column::Id)),
         );
     }
 
@@ -259,10 +312,18 @@ impl Plan {
         }
     }
 
+    /// The condition on the session kind (`k`).
     fn session_filter(&self, q: &mut SelectStatement) {
         if let Some(kind) = self.filter.session_kind {
-            q.and_where(col("ss", session::Column::Kind).eq(kind.as_str()));
+            q.and_where(col("k", "kind").eq(kind.as_str()));
         }
+    }
+
+    /// All conditions of the request.
+    fn filters(&self, q: &mut SelectStatement) {
+        self.run_filters(q);
+        self.service_filters(q);
+        self.session_filter(q);
     }
 
     /// Selects the measure columns, `given` by name and zero otherwise.
@@ -298,17 +359,9 @@ impl Plan {
         );
         self.join_area(&mut q);
         if self.uses_session() {
-            q.join_as(
-                JoinType::LeftJoin,
-                session::Entity,
-                Alias::new("ss"),
-                col("ss", session::Column::RunId)
-                    .equals((Alias::new("r"), programme_run::Column::Id)),
-            );
+            self.join_run_kinds(&mut q);
         }
-        self.run_filters(&mut q);
-        self.service_filters(&mut q);
-        self.session_filter(&mut q);
+        self.filters(&mut q);
         Self::measures(
             &mut q,
             vec![
@@ -354,29 +407,54 @@ impl Plan {
         }
     }
 
-    /// Sessions: a session counts for the services enrolled in its run.
+    /// Sessions: the tally of each run's sessions per kind, counted for
+    /// the services enrolled in the run. The runs are first made distinct
+    /// per group key (so a run counts once per group however many of its
+    /// services fall in it), then joined to their kinds and summed.
     fn sessions(&self) -> SelectStatement {
+        let run_dims: Vec<Dim> = self
+            .dims
+            .iter()
+            .copied()
+            .filter(|d| *d != Dim::SessionKind)
+            .collect();
+        let mut runs = Query::select();
+        runs.distinct();
+        for d in &run_dims {
+            runs.expr_as(d.expr(), Alias::new(d.key()));
+        }
+        runs.expr_as(col("r", programme_run::Column::Id), Alias::new("u_run"))
+            .from_as(programme_run::Entity, Alias::new("r"));
+        self.join_provider(&mut runs);
+        self.join_enrolled_services(&mut runs);
+        self.run_filters(&mut runs);
+        self.service_filters(&mut runs);
+
+        let key = |d: Dim| {
+            if d == Dim::SessionKind {
+                col("k", stats_run_kind::Column::Kind)
+            } else {
+                col("d", d.key())
+            }
+        };
         let mut q = Query::select();
-        self.select_keys(&mut q);
-        q.from_as(session::Entity, Alias::new("ss")).join_as(
+        for d in &self.dims {
+            q.expr_as(key(*d), Alias::new(d.key()));
+        }
+        q.from_subquery(runs, Alias::new("d")).join_as(
             JoinType::InnerJoin,
-            programme_run::Entity,
-            Alias::new("r"),
-            col("r", programme_run::Column::Id).equals((Alias::new("ss"), session::Column::RunId)),
+            stats_run_kind::Entity,
+            Alias::new("k"),
+            col("k", stats_run_kind::Column::RunId).equals((Alias::new("d"), Alias::new("u_run"))),
         );
-        self.join_provider(&mut q);
-        self.join_enrolled_services(&mut q);
-        self.run_filters(&mut q);
-        self.service_filters(&mut q);
         self.session_filter(&mut q);
         Self::measures(
             &mut q,
-            vec![(
-                "sessions",
-                Func::count_distinct(col("ss", session::Column::Id)).into(),
-            )],
+            vec![("sessions", sum(col("k", stats_run_kind::Column::Sessions)))],
         );
-        self.group_keys(&mut q);
+        for d in &self.dims {
+            q.add_group_by([key(*d)]);
+        }
         q
     }
 
@@ -418,68 +496,91 @@ impl Plan {
         self.join_provider(&mut inner);
         self.join_enrolled_services(&mut inner);
         if self.uses_session() {
-            inner.join_as(
-                JoinType::LeftJoin,
-                session::Entity,
-                Alias::new("ss"),
-                col("ss", session::Column::RunId)
-                    .equals((Alias::new("r"), programme_run::Column::Id)),
-            );
+            self.join_run_kinds(&mut inner);
         }
-        self.run_filters(&mut inner);
-        self.service_filters(&mut inner);
-        self.session_filter(&mut inner);
+        self.filters(&mut inner);
 
         let mut q = Query::select();
-        for d in &self.dims {
-            q.expr_as(col("gr", d.key()), Alias::new(d.key()));
-        }
+        self.outer_keys(&mut q, "gr");
         q.from_subquery(inner, Alias::new("gr"));
-        Self::measures(
-            &mut q,
-            vec![(
-                "granted",
-                bigint(Func::coalesce([
-                    Func::sum(col("gr", "total")).into(),
-                    zero(),
-                ])),
-            )],
-        );
-        for d in &self.dims {
-            q.add_group_by([col("gr", d.key())]);
-        }
+        Self::measures(&mut q, vec![("granted", sum(col("gr", "total")))]);
+        self.group_outer_keys(&mut q, "gr");
         q
     }
 
-    /// Joins the person's service (`s`) and its area for people facts.
-    fn join_person_service(&self, q: &mut SelectStatement) {
-        if self.uses_service() {
-            q.join_as(
-                JoinType::InnerJoin,
-                service::Entity,
-                Alias::new("s"),
-                col("s", service::Column::Id).equals((Alias::new("pe"), person::Column::ServiceId)),
-            );
-            if self.uses_area() {
-                self.join_area(q);
-            }
+    /// `1` for a fact within the viewer's rights, else `0`.
+    fn own_flag(rights: &FactRights) -> Expr {
+        match rights {
+            FactRights::All => Expr::cust("1"),
+            FactRights::Nothing => zero(),
+            FactRights::Some(cond) => Expr::case(cond.clone(), 1).finally(0).into(),
         }
     }
 
-    /// A count over all facts and over the viewer's own ones.
-    fn counted(rights: &FactRights, counted: impl Fn(Option<Condition>) -> Expr) -> (Expr, Expr) {
-        let total = counted(None);
-        let own = match rights {
-            FactRights::All => counted(None),
-            FactRights::Nothing => zero(),
-            FactRights::Some(cond) => counted(Some(cond.clone())),
-        };
-        (total, own)
+    /// People facts from the tallies: participants, completions, records
+    /// and records present, each in full and over the viewer's own facts
+    /// (`rights`, over the run `r` and the tally's service `k.service_id`).
+    fn facts(&self, rights: &FactRights) -> SelectStatement {
+        let mut inner = Query::select();
+        // Only joins that fan out (providers, areas) can repeat a tally row
+        // within a group; without them each row counts as it is.
+        if self.grouped(Dim::Provider) || self.uses_area() {
+            inner.distinct();
+        }
+        self.select_keys(&mut inner);
+        inner
+            .expr_as(col("k", "run_id"), Alias::new("u_run"))
+            .expr_as(col("k", "service_id"), Alias::new("u_service"));
+        if self.uses_session() {
+            inner
+                .expr_as(col("k", "kind"), Alias::new("u_kind"))
+                .from_as(stats_run_service_kind::Entity, Alias::new("k"));
+        } else {
+            inner.from_as(stats_run_service::Entity, Alias::new("k"));
+        }
+        for (count, _, _) in TALLY_COUNTS {
+            inner.expr_as(col("k", count), Alias::new(count));
+        }
+        inner
+            .expr_as(Self::own_flag(rights), Alias::new("own"))
+            .join_as(
+                JoinType::InnerJoin,
+                programme_run::Entity,
+                Alias::new("r"),
+                col("r", programme_run::Column::Id).equals((Alias::new("k"), Alias::new("run_id"))),
+            );
+        self.join_provider(&mut inner);
+        if self.uses_service() {
+            inner.join_as(
+                JoinType::InnerJoin,
+                service::Entity,
+                Alias::new("s"),
+                col("s", service::Column::Id).equals((Alias::new("k"), Alias::new("service_id"))),
+            );
+            if self.uses_area() {
+                self.join_area(&mut inner);
+            }
+        }
+        self.filters(&mut inner);
+
+        let mut q = Query::select();
+        self.outer_keys(&mut q, "f");
+        q.from_subquery(inner, Alias::new("f"));
+        let mut given = Vec::new();
+        for (count, total, own) in TALLY_COUNTS {
+            given.push((total, sum(col("f", count))));
+            given.push((own, sum(col("f", count).mul(col("f", "own")))));
+        }
+        Self::measures(&mut q, given);
+        self.group_outer_keys(&mut q, "f");
+        q
     }
 
-    /// Participants and completions: distinct persons signed up to the
-    /// runs (with a session kind: present at a session of that kind).
-    fn participations(&self, rights: &FactRights) -> SelectStatement {
+    /// Distinct people: persons signed up to the runs, each counted once
+    /// per group (with a session kind: present at a session of that kind),
+    /// from the participations themselves (`rights` over the run `r` and
+    /// the person's service `pe.service_id`).
+    fn people(&self, rights: &FactRights) -> SelectStatement {
         let mut q = Query::select();
         self.select_keys(&mut q);
         q.from_as(participation::Entity, Alias::new("pa"))
@@ -498,7 +599,17 @@ impl Plan {
                     .equals((Alias::new("pa"), participation::Column::PersonId)),
             );
         self.join_provider(&mut q);
-        self.join_person_service(&mut q);
+        if self.uses_service() {
+            q.join_as(
+                JoinType::InnerJoin,
+                service::Entity,
+                Alias::new("s"),
+                col("s", service::Column::Id).equals((Alias::new("pe"), person::Column::ServiceId)),
+            );
+            if self.uses_area() {
+                self.join_area(&mut q);
+            }
+        }
         if self.uses_session() {
             q.join_as(
                 JoinType::InnerJoin,
@@ -514,108 +625,30 @@ impl Plan {
             .join_as(
                 JoinType::InnerJoin,
                 session::Entity,
-                Alias::new("ss"),
+                Alias::new("k"),
                 Condition::all()
                     .add(
-                        col("ss", session::Column::Id)
+                        col("k", session::Column::Id)
                             .equals((Alias::new("at"), attendance::Column::SessionId)),
                     )
                     .add(
-                        col("ss", session::Column::RunId)
+                        col("k", session::Column::RunId)
                             .equals((Alias::new("pa"), participation::Column::RunId)),
                     ),
             );
         }
-        self.run_filters(&mut q);
-        self.service_filters(&mut q);
-        self.session_filter(&mut q);
+        self.filters(&mut q);
         let person = || col("pa", participation::Column::PersonId);
-        let completed = || col("pa", participation::Column::Completed).eq(true);
-        let (participants, participants_own) = Self::counted(rights, |own| match own {
-            None => Func::count_distinct(person()).into(),
-            Some(own) => Func::count_distinct(Expr::case(own, person())).into(),
-        });
-        let (completions, completions_own) = Self::counted(rights, |own| {
-            let cond = match own {
-                None => Condition::all().add(completed()),
-                Some(own) => Condition::all().add(completed()).add(own),
-            };
-            Func::count_distinct(Expr::case(cond, person())).into()
-        });
-        Self::measures(
-            &mut q,
-            vec![
-                ("participants", participants),
-                ("participants_own", participants_own),
-                ("completions", completions),
-                ("completions_own", completions_own),
-            ],
-        );
-        self.group_keys(&mut q);
-        q
-    }
-
-    /// Attendance records: recorded (present or absent) and present.
-    fn attendance(&self, rights: &FactRights) -> SelectStatement {
-        let mut q = Query::select();
-        self.select_keys(&mut q);
-        q.from_as(attendance::Entity, Alias::new("at"))
-            .join_as(
-                JoinType::InnerJoin,
-                session::Entity,
-                Alias::new("ss"),
-                col("ss", session::Column::Id)
-                    .equals((Alias::new("at"), attendance::Column::SessionId)),
-            )
-            .join_as(
-                JoinType::InnerJoin,
-                programme_run::Entity,
-                Alias::new("r"),
-                col("r", programme_run::Column::Id)
-                    .equals((Alias::new("ss"), session::Column::RunId)),
-            )
-            .join_as(
-                JoinType::InnerJoin,
-                person::Entity,
-                Alias::new("pe"),
-                col("pe", person::Column::Id)
-                    .equals((Alias::new("at"), attendance::Column::PersonId)),
-            );
-        self.join_provider(&mut q);
-        self.join_person_service(&mut q);
-        self.run_filters(&mut q);
-        self.service_filters(&mut q);
-        self.session_filter(&mut q);
-        // Without joins that fan out, each record is one row: plain counts.
-        let fans_out = self.grouped(Dim::Provider) || self.uses_area();
-        let id = || col("at", attendance::Column::Id);
-        let present = || col("at", attendance::Column::Present).eq(true);
-        let count = |cond: Option<Condition>| -> Expr {
-            match (fans_out, cond) {
-                (true, None) => Func::count_distinct(id()).into(),
-                (true, Some(c)) => Func::count_distinct(Expr::case(c, id())).into(),
-                (false, None) => Func::count(id()).into(),
-                (false, Some(c)) => bigint(Func::coalesce([
-                    Func::sum(Expr::case(c, 1).finally(0)).into(),
-                    zero(),
-                ])),
-            }
+        let own: Expr = match rights {
+            FactRights::All => Func::count_distinct(person()).into(),
+            FactRights::Nothing => zero(),
+            FactRights::Some(own) => Func::count_distinct(Expr::case(own.clone(), person())).into(),
         };
-        let (recorded, recorded_own) = Self::counted(rights, count);
-        let (present_all, present_own) = Self::counted(rights, |own| {
-            let cond = match own {
-                None => Condition::all().add(present()),
-                Some(own) => Condition::all().add(present()).add(own),
-            };
-            count(Some(cond))
-        });
         Self::measures(
             &mut q,
             vec![
-                ("recorded", recorded),
-                ("recorded_own", recorded_own),
-                ("present", present_all),
-                ("present_own", present_own),
+                ("people", Func::count_distinct(person()).into()),
+                ("people_own", own),
             ],
         );
         self.group_keys(&mut q);
@@ -624,17 +657,24 @@ impl Plan {
 
     /// The one statement of the request: at most `limit` rows.
     pub fn statement(&self, viewer: &Viewer, limit: u64) -> WithQuery {
-        let rights = own_people_facts(
-            viewer,
-            col("r", programme_run::Column::ProgrammeId),
-            col("pe", person::Column::ServiceId),
-            services_of_offices,
-        );
+        let rights = |service: Expr| {
+            own_people_facts(
+                viewer,
+                col("r", programme_run::Column::ProgrammeId),
+                service,
+                services_of_offices,
+            )
+        };
         let mut union = self.enrolments();
         union.union(UnionType::All, self.sessions());
         union.union(UnionType::All, self.grants(viewer));
-        union.union(UnionType::All, self.participations(&rights));
-        union.union(UnionType::All, self.attendance(&rights));
+        union.union(UnionType::All, self.facts(&rights(col("k", "service_id"))));
+        if self.people {
+            union.union(
+                UnionType::All,
+                self.people(&rights(col("pe", person::Column::ServiceId))),
+            );
+        }
 
         let mut q = Query::select();
         for d in &self.dims {
@@ -859,6 +899,7 @@ mod tests {
         Plan {
             dims,
             filter: Filter::default(),
+            people: true,
         }
     }
 
@@ -872,9 +913,27 @@ mod tests {
         ] {
             assert!(sql.starts_with("WITH \"stats_area\""), "{sql}");
             assert_eq!(sql.matches("UNION ALL").count(), 4, "{sql}");
+            assert!(sql.contains("stats_run_service_kind"), "{sql}");
             assert!(sql.contains("COUNT(DISTINCT"), "{sql}");
             assert!(sql.contains("LIMIT"), "{sql}");
         }
+    }
+
+    #[test]
+    fn facts_come_from_the_tallies_and_people_only_when_asked() {
+        let mut p = plan(vec![Dim::Year, Dim::SessionKind]);
+        p.people = false;
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(sql.contains("\"stats_run_service_kind\""), "{sql}");
+        assert!(!sql.contains("\"participation\""), "{sql}");
+        assert!(!sql.contains("\"attendance\""), "{sql}");
+        p.people = true;
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(sql.contains("\"participation\""), "{sql}");
     }
 
     #[test]

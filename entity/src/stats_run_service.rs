@@ -1,0 +1,32 @@
+//! `stats_run_service`: a tally of a run's people facts per service (the
+//! service of the person), kept by the server in step with participations
+//! and attendance (see the statistics module).
+
+use sea_orm::entity::prelude::*;
+
+/// The people facts of one service's persons in one run.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "stats_run_service")]
+pub struct Model {
+    /// The run (part of the primary key).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub run_id: Uuid,
+    /// The persons' service (part of the primary key).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub service_id: Uuid,
+    /// Participations (active or withdrawn).
+    pub participants: i64,
+    /// Completed participations.
+    pub completions: i64,
+    /// Attendance records, present or absent.
+    pub recorded: i64,
+    /// Attendance records marked present.
+    pub present: i64,
+    /// Distinct persons present at one session of the run or more.
+    pub attendees: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
