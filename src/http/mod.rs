@@ -243,44 +243,33 @@ async fn graphql_endpoint(
 /// token's scope cannot be reached, so that a client keeps its token; 500
 /// for anything else.
 fn viewer_refusal(err: &ApiError, flavour: Flavour) -> HttpResponse {
-    match err {
-        ApiError::Unauthenticated(_) => {
-            let mut response = request_error(
-                StatusCode::UNAUTHORIZED,
-                flavour,
-                err.code(),
-                &err.to_string(),
-            );
-            response.headers_mut().insert(
+    let (status, header) = match err {
+        ApiError::Unauthenticated(_) => (
+            StatusCode::UNAUTHORIZED,
+            (
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            response
-        }
-        ApiError::ServiceUnavailable(_) => {
-            let mut response = request_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                flavour,
-                err.code(),
-                &err.to_string(),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
+            ),
+        ),
+        ApiError::ServiceUnavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            (header::RETRY_AFTER, HeaderValue::from_static("1")),
+        ),
         other => {
             if let ApiError::Internal(cause) = other {
                 tracing::error!(error = %cause, "checking the token failed");
             }
-            request_error(
+            return request_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 flavour,
                 codes::INTERNAL_SERVER_ERROR,
                 "internal server error",
-            )
+            );
         }
-    }
+    };
+    let mut response = request_error(status, flavour, err.code(), &err.to_string());
+    response.headers_mut().insert(header.0, header.1);
+    response
 }
 
 /// Reads the GraphQL request from the query string (GET) or the body

@@ -27,6 +27,7 @@ use uuid::Uuid;
 use super::{ProgrammeRun, Session};
 use crate::auth::{policy, viewer};
 use crate::domain::people::completion;
+use crate::domain::statistics::tally;
 use crate::domain::write::{self, MAX_NAME, MAX_PROSE, MAX_SHORT, maybe, maybe_text};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::{ContextExt, id};
@@ -686,8 +687,11 @@ impl RunMutation {
             am.position = Set(position);
         }
         let after = write::update_versioned(&txn, am, input.version, "session").await?;
-        if audience_changed || kind_changed {
+        if audience_changed {
             completion::recompute(&txn, run.id, None).await?;
+        } else if kind_changed {
+            // Progress does not depend on the kind; the statistics do.
+            tally::refresh_run(&txn, run.id).await?;
         }
         write::audit(
             &txn,

@@ -251,6 +251,20 @@ impl Plan {
         );
     }
 
+    /// Joins `s`, the service whose id is `service`, and its area when the
+    /// area is used (people facts: the person's service).
+    fn join_service(&self, q: &mut SelectStatement, service: Expr) {
+        q.join_as(
+            JoinType::InnerJoin,
+            service::Entity,
+            Alias::new("s"),
+            col("s", service::Column::Id).eq(service),
+        );
+        if self.uses_area() {
+            self.join_area(q);
+        }
+    }
+
     /// Joins `k`, the run's session kinds (from the tally), to run `r`.
     fn join_run_kinds(&self, q: &mut SelectStatement) {
         q.join_as(
@@ -551,15 +565,7 @@ impl Plan {
             );
         self.join_provider(&mut inner);
         if self.uses_service() {
-            inner.join_as(
-                JoinType::InnerJoin,
-                service::Entity,
-                Alias::new("s"),
-                col("s", service::Column::Id).equals((Alias::new("k"), Alias::new("service_id"))),
-            );
-            if self.uses_area() {
-                self.join_area(&mut inner);
-            }
+            self.join_service(&mut inner, col("k", "service_id"));
         }
         self.filters(&mut inner);
 
@@ -600,15 +606,7 @@ impl Plan {
             );
         self.join_provider(&mut q);
         if self.uses_service() {
-            q.join_as(
-                JoinType::InnerJoin,
-                service::Entity,
-                Alias::new("s"),
-                col("s", service::Column::Id).equals((Alias::new("pe"), person::Column::ServiceId)),
-            );
-            if self.uses_area() {
-                self.join_area(&mut q);
-            }
+            self.join_service(&mut q, col("pe", person::Column::ServiceId));
         }
         if self.uses_session() {
             q.join_as(
