@@ -60,6 +60,21 @@ const CASES: &[Case] = &[
         query: "{ participationStats(groupBy: [SESSION_KIND, YEAR]) { sessionKind year sessions participants attendances suppressed } }",
     },
     Case {
+        name: "county × year, all but people (admin)",
+        admin: true,
+        query: "{ participationStats(groupBy: [COUNTY, YEAR]) { county { name } year runs sessions services municipalities participants attendances attendanceRate completions grantedKroner suppressed } }",
+    },
+    Case {
+        name: "session kind × year, all but people (admin)",
+        admin: true,
+        query: "{ participationStats(groupBy: [SESSION_KIND, YEAR]) { sessionKind year runs sessions services municipalities participants attendances attendanceRate completions grantedKroner suppressed } }",
+    },
+    Case {
+        name: "distinct people by year (anonymous)",
+        admin: false,
+        query: "{ participationStats(groupBy: [YEAR]) { year participants people suppressed } }",
+    },
+    Case {
         name: "coverage, national and per county",
         admin: false,
         query: "{ coverage { municipalitiesReached populationReached share counties { county { name } municipalitiesReached share } } }",

@@ -1,8 +1,8 @@
 //! Grants (funding applications to Statsforvalteren) written and read
 //! through the API: every transition by every role, the state machine,
 //! the office rule, racing decisions, what funders may see, totals that
-//! match the rows, and reported participants checked against recorded
-//! attendance.
+//! match the rows, reported participants checked against recorded
+//! attendance, and totals that count each service of a recipient once.
 
 mod common;
 
@@ -11,9 +11,12 @@ use common::gid;
 use std::collections::BTreeMap;
 
 use common::{GqlResponse, TestApp, claims, spawn_app, token};
-use entity::enums::{Audience, NetworkKind, NetworkScope, Role, RunStatus, SessionKind};
+use entity::enums::{
+    Audience, NetworkKind, NetworkScope, Role, RunStatus, ServiceKind, SessionKind,
+};
 use entity::{
-    attendance, county, network, network_member, person, programme, programme_run, session,
+    attendance, county, municipality, network, network_member, person, programme, programme_run,
+    service, service_municipality, session,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -1630,4 +1633,339 @@ async fn reported_participants_are_checked_against_recorded_attendance() {
     assert_eq!(st["PAID"]["kronerPerParticipant"], 5_000);
     assert_eq!(st["SUBMITTED"]["participants"], 4);
     assert_eq!(st["SUBMITTED"]["kronerPerParticipant"], Value::Null);
+}
+
+/// The attendance behind grant totals counts each service of a recipient
+/// once, and only the recipient's: a municipality's services are those
+/// covering it or hosted there (a service that does both, or covers
+/// several municipalities, counts once); a network's are its current
+/// members (a member with two current memberships counts once; one who
+/// left, or joins later, not at all). The county of a service without a
+/// host is that of the first municipality it covers, by number; a grant
+/// without a run has no participants. Every figure is computed by hand.
+#[tokio::test]
+async fn totals_count_each_service_of_the_recipient_once() {
+    let fx = fx().await;
+    let db = &fx.app.db;
+    let now = chrono::Utc::now();
+    let tag = Uuid::now_v7().simple().to_string();
+    let muni = |number: &'static str| {
+        common::uuid_of::<municipality::Entity>(
+            db,
+            municipality::Column::Number,
+            municipality::Column::Id,
+            number,
+        )
+    };
+    let (ringsaker, loten, oslo, bergen) = (
+        muni("3411").await,
+        muni("3412").await,
+        muni("0301").await,
+        muni("4601").await,
+    );
+    // Services: (name, host, covered municipalities).
+    let mut ids = BTreeMap::new();
+    for (name, host, covers) in [
+        ("A", Some(ringsaker), vec![ringsaker]),
+        ("B", Some(loten), vec![ringsaker, loten]),
+        ("C", Some(ringsaker), vec![]),
+        ("D", Some(loten), vec![loten]),
+        ("E", None, vec![bergen, oslo]),
+    ] {
+        let s = service::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(format!("gr-tjeneste-{}-{tag}", name.to_lowercase())),
+            name: Set(format!("Tjeneste {name} {tag}")),
+            kind: Set(ServiceKind::ChildWelfare),
+            host_municipality_id: Set(host),
+            notes: Set(None),
+            source: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        for m in covers {
+            service_municipality::ActiveModel {
+                service_id: Set(s.id),
+                municipality_id: Set(m),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        ids.insert(name, s.id);
+    }
+    // A network in Innlandet: A twice (two current memberships), C; B has
+    // left, D joins in the future.
+    let net = network::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(format!("gr-summer-{tag}")),
+        name: Set(format!("Nettverk for summer {tag}")),
+        kind: Set(NetworkKind::LearningNetwork),
+        scope: Set(NetworkScope::Regional),
+        county_id: Set(Some(county_id(&fx.app, "34").await)),
+        coordinator_service_id: Set(None),
+        description: Set(None),
+        reported_member_count: Set(None),
+        source: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let day = |y: i32| chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+    for (name, joined, left) in [
+        ("A", Some(day(2019)), None),
+        ("A", Some(day(2021)), None),
+        ("C", None, None),
+        ("B", Some(day(2018)), Some(day(2020))),
+        ("D", Some(day(2999)), None),
+    ] {
+        network_member::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            network_id: Set(net.id),
+            service_id: Set(ids[name]),
+            joined_on: Set(joined),
+            left_on: Set(left),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let run = programme_run::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        programme_id: Set(fx.nubu_programme),
+        network_id: Set(Some(net.id)),
+        title: Set(format!("Summertest {tag}")),
+        status: Set(RunStatus::Completed),
+        year: Set(Some(2037)),
+        starts_on: Set(None),
+        ends_on: Set(None),
+        period: Set(None),
+        notes: Set(None),
+        source: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let mut sessions = Vec::new();
+    for i in 0..2 {
+        sessions.push(
+            session::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                run_id: Set(run.id),
+                position: Set(i + 1),
+                title: Set(format!("Samling {}", i + 1)),
+                kind: Set(SessionKind::CourseDay),
+                audience: Set(Audience::AllStaff),
+                date: Set(None),
+                starts_at: Set(None),
+                period: Set(None),
+                duration_minutes: Set(None),
+                place: Set(None),
+                pre_work: Set(None),
+                reported_attendance: Set(None),
+                reported_attendance_approximate: Set(false),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(db)
+            .await
+            .unwrap()
+            .id,
+        );
+    }
+    // Persons: (service, present at session 1, at session 2). Distinct
+    // persons present: A 2, B 1, C 1, D 4, E 1.
+    let people = [
+        ("A", Some(true), Some(true)),
+        ("A", Some(true), Some(false)),
+        ("A", Some(false), None),
+        ("B", Some(true), None),
+        ("C", None, Some(true)),
+        ("C", Some(false), Some(false)),
+        ("D", Some(true), Some(true)),
+        ("D", Some(true), Some(true)),
+        ("D", Some(true), None),
+        ("D", None, Some(true)),
+        ("E", Some(true), Some(true)),
+    ];
+    for (i, (name, first, second)) in people.into_iter().enumerate() {
+        let p = person::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            service_id: Set(ids[name]),
+            name: Set(format!("Summert {i}")),
+            email: Set(None),
+            job_title: Set(None),
+            is_leader: Set(false),
+            synthetic: Set(true),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        for (s, present) in sessions.iter().zip([first, second]) {
+            if let Some(present) = present {
+                attendance::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    session_id: Set(*s),
+                    person_id: Set(p.id),
+                    present: Set(present),
+                    synthetic: Set(true),
+                    recorded_at: Set(now),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(db)
+                .await
+                .unwrap();
+            }
+        }
+    }
+    kompetanse::domain::statistics::tally::refresh_run(db, run.id)
+        .await
+        .unwrap();
+
+    // The grants, all of budget year 2037 (no other test uses it).
+    let on_run = |recipient: (&str, String), amount: i64| {
+        let mut d = json!({
+            "run": gid("ProgrammeRun", run.id),
+            "purpose": "Samlinger",
+            "year": 2037,
+            "amountApplied": amount,
+        });
+        d[recipient.0] = json!(recipient.1);
+        d
+    };
+    let to_ringsaker = ("recipientMunicipality", gid("Municipality", ringsaker));
+    let to_loten = ("recipientMunicipality", gid("Municipality", loten));
+    let to_net = ("recipientNetwork", gid("Network", net.id));
+    let to_e = ("recipientService", gid("Service", ids["E"]));
+    let to_a = ("recipientService", gid("Service", ids["A"]));
+    // Ringsaker: A (hosted and covering), B (covering two), C (hosted):
+    // 2 + 1 + 1.
+    grant_in(
+        &fx,
+        on_run(to_ringsaker.clone(), 200_000),
+        State::Granted,
+        100_000,
+    )
+    .await;
+    // Løten: B and D (each hosted and covering): 1 + 4.
+    grant_in(&fx, on_run(to_loten.clone(), 50_000), State::Submitted, 0).await;
+    // The network: A (once) and C: 2 + 1.
+    let g3 = grant_in(&fx, on_run(to_net.clone(), 40_000), State::Paid, 30_000).await;
+    // E: 1, in Oslo's county (0301 before 4601).
+    grant_in(&fx, on_run(to_e.clone(), 20_000), State::Granted, 10_000).await;
+    // A without a run: no participants.
+    let mut no_run = on_run(to_a.clone(), 8_000);
+    no_run.as_object_mut().unwrap().remove("run");
+    no_run["programme"] = json!(gid("Programme", fx.nubu_programme));
+    grant_in(&fx, no_run, State::Granted, 5_000).await;
+
+    // The report on the network grant is checked against its 3.
+    let res = call(
+        &fx,
+        Some(&fx.admin),
+        "reportGrant",
+        json!({ "id": g3["id"], "version": g3["version"], "text": "Rapport", "participants": 4 }),
+    )
+    .await;
+    assert_eq!(field(&res), "input.participants");
+    assert!(message(&res).contains("3 persons"), "{}", res.body);
+    let res = call(
+        &fx,
+        Some(&fx.admin),
+        "reportGrant",
+        json!({ "id": g3["id"], "version": g3["version"], "text": "Rapport", "participants": 3 }),
+    )
+    .await;
+    assert_eq!(grant(&res, "reportGrant")["status"], "REPORTED");
+
+    // Each recipient's participants.
+    for (recipient, participants) in [
+        (&to_ringsaker, json!(4)),
+        (&to_loten, json!(5)),
+        (&to_net, json!(3)),
+        (&to_e, json!(1)),
+        (&to_a, Value::Null),
+    ] {
+        let res = fx
+            .app
+            .query_as(
+                Some(&fx.admin),
+                "query($r: ID!) { grantTotals(filter: {year: 2037, recipient: $r}, groupBy: []) {
+                     grants participants } }",
+                json!({ "r": recipient.1 }),
+            )
+            .await;
+        assert_eq!(
+            res.data()["grantTotals"],
+            json!([{ "grants": 1, "participants": participants }]),
+            "{recipient:?}"
+        );
+    }
+    // By county (and programme: every grant pays for NUBU's). Innlandet:
+    // granted 100 000 + 30 000 + 5 000, of which 130 000 to 4 + 3
+    // participants; the submitted Løten grant adds 5 participants, no
+    // kroner.
+    let res = fx
+        .app
+        .query_as(
+            Some(&fx.admin),
+            "{ grantTotals(filter: {year: 2037}, groupBy: [COUNTY, PROGRAMME]) {
+                 county { number } programme { slug }
+                 grants applied granted paid participants kronerPerParticipant } }",
+            json!({}),
+        )
+        .await;
+    let per = |g: i64, p: i64| (2 * g + p) / (2 * p);
+    let mut rows = res.data()["grantTotals"].as_array().unwrap().clone();
+    rows.sort_by_key(|r| r["county"]["number"].as_str().unwrap().to_owned());
+    assert_eq!(
+        rows,
+        vec![
+            json!({ "county": { "number": "03" }, "programme": { "slug": NUBU_PROGRAMME },
+                    "grants": 1, "applied": 20_000, "granted": 10_000, "paid": 0,
+                    "participants": 1, "kronerPerParticipant": 10_000 }),
+            json!({ "county": { "number": "34" }, "programme": { "slug": NUBU_PROGRAMME },
+                    "grants": 4, "applied": 200_000 + 50_000 + 40_000 + 8_000,
+                    "granted": 100_000 + 30_000 + 5_000, "paid": 30_000,
+                    "participants": 4 + 5 + 3, "kronerPerParticipant": per(130_000, 7) }),
+        ]
+    );
+    assert_eq!(per(130_000, 7), 18_571);
+    // The county filter follows the same rule.
+    let res = fx
+        .app
+        .query_as(
+            Some(&fx.admin),
+            "{ oslo: grantTotals(filter: {year: 2037, county: \"03\"}, groupBy: []) { grants participants }
+               innlandet: grantTotals(filter: {year: 2037, county: \"34\"}, groupBy: []) { grants participants } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        res.data()["oslo"],
+        json!([{ "grants": 1, "participants": 1 }])
+    );
+    assert_eq!(
+        res.data()["innlandet"],
+        json!([{ "grants": 4, "participants": 12 }])
+    );
 }

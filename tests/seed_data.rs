@@ -804,3 +804,99 @@ async fn check_synthetic(db: &DatabaseConnection) {
         );
     }
 }
+
+/// The rows of `service_area`, sorted, as text.
+async fn service_areas(db: &DatabaseConnection) -> Vec<String> {
+    let mut rows: Vec<String> = entity::service_area::Entity::find()
+        .all(db)
+        .await
+        .expect("read service_area")
+        .into_iter()
+        .map(|r| format!("{} {} {}", r.service_id, r.municipality_id, r.county_id))
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The seeds keep `service_area` equal to its definition, and the
+/// migration that created it fills it the same way from existing rows.
+async fn service_area_is_kept(db: &DatabaseConnection) {
+    seed::seed_if_empty(db).await.expect("seed");
+    let kept = service_areas(db).await;
+    assert!(kept.len() > 10, "{} rows", kept.len());
+
+    let backend = db.get_database_backend();
+    let mut defined: Vec<String> = db
+        .query_all_raw(backend.build(&kompetanse::domain::service::area::current_coverage()))
+        .await
+        .expect("the definition")
+        .iter()
+        .map(|r| {
+            let id = |c: &str| r.try_get::<Uuid>("", c).expect(c);
+            format!(
+                "{} {} {}",
+                id("service_id"),
+                id("municipality_id"),
+                id("county_id")
+            )
+        })
+        .collect();
+    defined.sort();
+    assert_eq!(kept, defined);
+
+    // Every covered municipality is one in force today.
+    let ended: HashSet<Uuid> = Municipality::find()
+        .filter(municipality::Column::ValidTo.is_not_null())
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    for row in entity::service_area::Entity::find().all(db).await.unwrap() {
+        assert!(!ended.contains(&row.municipality_id), "{row:?}");
+    }
+
+    // Migrating down past the table and up again refills it from the rows.
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let at = names
+        .iter()
+        .position(|n| n == "m20261126_000001_service_area")
+        .expect("the service_area migration");
+    let steps = u32::try_from(names.len() - at).unwrap();
+    Migrator::down(db, Some(steps)).await.expect("migrate down");
+    Migrator::up(db, None).await.expect("migrate up");
+    assert_eq!(service_areas(db).await, kept);
+
+    // Rebuilds at the same time take turns and leave the same rows.
+    use kompetanse::domain::service::area::refresh_coverage;
+    let (a, b, c) = tokio::join!(
+        refresh_coverage(db),
+        refresh_coverage(db),
+        refresh_coverage(db)
+    );
+    for result in [a, b, c] {
+        result.expect("a concurrent rebuild");
+    }
+    assert_eq!(service_areas(db).await, kept);
+}
+
+#[tokio::test]
+async fn service_area_is_kept_sqlite() {
+    let t = TestDb::sqlite().await;
+    service_area_is_kept(&t.db).await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn service_area_is_kept_postgres() {
+    let Some(t) = TestDb::postgres().await else {
+        eprintln!("KOMPETANSE_TEST_DATABASE_URL is not set; PostgreSQL service_area test skipped");
+        return;
+    };
+    service_area_is_kept(&t.db).await;
+    t.finish().await;
+}

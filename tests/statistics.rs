@@ -410,7 +410,11 @@ async fn fx() -> Fx {
     }
 
     // The rows above went in directly, not through the API's writes, so
-    // the statistics tallies of the two runs are recounted here.
+    // the services' current coverage and the statistics tallies of the two
+    // runs are recounted here.
+    kompetanse::domain::service::area::refresh_coverage(db)
+        .await
+        .unwrap();
     for run in [r1, r2] {
         kompetanse::domain::statistics::tally::refresh_run(db, run)
             .await
@@ -1016,4 +1020,263 @@ async fn one_statement_per_request_plus_one_batch_per_key_object() {
     let (n, _) = count_statements(q, Viewer::anonymous()).await;
     assert!(n <= 3, "{n} statements");
     let _ = (fx.s1, fx.s2, fx.v);
+}
+
+/// The group keys of a row, as selected by `KEYS`.
+const KEYS: &str = "programme { id } provider { id } county { number } municipality { number } serviceKind network { id } year sessionKind";
+
+/// The measure fields of a row, each of which can be selected alone.
+const MEASURE_FIELDS: [&str; 11] = [
+    "runs",
+    "sessions",
+    "services",
+    "municipalities",
+    "participants",
+    "people",
+    "attendances",
+    "attendanceRate",
+    "completions",
+    "grantedKroner",
+    "suppressed",
+];
+
+#[tokio::test]
+async fn selecting_fewer_measures_gives_the_same_rows_and_figures() {
+    // Only the selected measures are computed; the rows (their keys) and
+    // every selected figure, suppression included, must be those of the
+    // full selection, or a hidden count could be worked out by comparing
+    // two selections.
+    let fx = fx().await;
+    let db = &fx.app.db;
+    let now = chrono::Utc::now();
+    // Rows that only one side of the statement knows: a run with an
+    // enrolled service and nothing else (keys only among the enrolments),
+    // and a person of a service enrolled nowhere, present at a session of
+    // the 2024 run (keys only among the people facts: Bodø, Nordland,
+    // MENTAL_HEALTH).
+    let r2 = programme_run::Entity::find()
+        .filter(programme_run::Column::ProgrammeId.eq(fx.programme))
+        .filter(programme_run::Column::Year.eq(2024))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let t2 = session::Entity::find()
+        .filter(session::Column::RunId.eq(r2.id))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let r3 = programme_run::Model {
+        id: Uuid::now_v7(),
+        year: Some(2025),
+        network_id: None,
+        status: RunStatus::Planned,
+        title: "Statistikk 2025".into(),
+        ..r2.clone()
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    // A service with no municipality at all, enrolled in the 2025 run: it
+    // counts under no county.
+    let s4 = service::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-service"),
+        name: "S4 uten kommune".into(),
+        kind: ServiceKind::Other,
+        host_municipality_id: None,
+        notes: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    enrolment::Model {
+        id: Uuid::now_v7(),
+        run_id: r3.id,
+        service_id: s4.id,
+        status: EnrolmentStatus::Enrolled,
+        enrolled_on: None,
+        withdrawn_on: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    enrolment::Model {
+        id: Uuid::now_v7(),
+        run_id: r3.id,
+        service_id: fx.s1,
+        status: EnrolmentStatus::Enrolled,
+        enrolled_on: None,
+        withdrawn_on: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    let s3 = service::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-service"),
+        name: "S3 psykisk helse".into(),
+        kind: ServiceKind::MentalHealth,
+        host_municipality_id: Some(municipality_id(&fx.app, "1804").await),
+        notes: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    let c1 = person::Model {
+        id: Uuid::now_v7(),
+        service_id: s3.id,
+        name: "c1".into(),
+        email: None,
+        job_title: None,
+        is_leader: false,
+        synthetic: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    participation::Model {
+        id: Uuid::now_v7(),
+        person_id: c1.id,
+        run_id: r2.id,
+        role: ParticipationRole::Staff,
+        status: ParticipationStatus::Active,
+        synthetic: true,
+        sessions_attended: 0,
+        sessions_required: 0,
+        completed: false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    attendance::Model {
+        id: Uuid::now_v7(),
+        session_id: t2.id,
+        person_id: c1.id,
+        present: true,
+        synthetic: true,
+        recorded_at: now,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .unwrap();
+    kompetanse::domain::service::area::refresh_coverage(db)
+        .await
+        .unwrap();
+    for run in [r2.id, r3.id] {
+        kompetanse::domain::statistics::tally::refresh_run(db, run)
+            .await
+            .unwrap();
+    }
+
+    let p = gid("Programme", fx.programme);
+    let groupings: [&[&str]; 11] = [
+        &[],
+        &["PROGRAMME"],
+        &["PROVIDER"],
+        &["COUNTY"],
+        &["MUNICIPALITY"],
+        &["SERVICE_KIND"],
+        &["NETWORK"],
+        &["YEAR"],
+        &["SESSION_KIND"],
+        &["COUNTY", "SESSION_KIND"],
+        &["PROVIDER", "SERVICE_KIND", "YEAR"],
+    ];
+    let mut selections: Vec<Vec<&str>> = vec![vec![]];
+    selections.extend(MEASURE_FIELDS.iter().map(|f| vec![*f]));
+    selections.push(vec!["participants", "suppressed"]);
+    selections.push(vec!["runs", "sessions", "attendances"]);
+    let ask = |group_by: &[&str], fields: &[&str], token: Option<String>| {
+        let query = format!(
+            "query($f: StatsFilter, $g: [StatsDimension!]!) {{ participationStats(filter: $f, groupBy: $g) {{ {KEYS} {} }} }}",
+            fields.join(" ")
+        );
+        let vars = json!({ "f": { "programme": p }, "g": group_by });
+        let app = &fx.app;
+        async move {
+            let res = app.query_as(token.as_deref(), &query, vars).await;
+            res.data()["participationStats"].as_array().unwrap().clone()
+        }
+    };
+    // Hand-counted: by county, the 2025 run's service without a
+    // municipality makes a row of its own with no county.
+    let by_county = ask(
+        &["COUNTY", "YEAR"],
+        &["runs", "services", "municipalities"],
+        None,
+    )
+    .await;
+    let nowhere: Vec<&Value> = by_county.iter().filter(|r| r["county"].is_null()).collect();
+    assert_eq!(nowhere.len(), 1, "{by_county:?}");
+    assert_eq!(nowhere[0]["year"], 2025);
+    assert_eq!(nowhere[0]["runs"], 1);
+    assert_eq!(nowhere[0]["services"], 1);
+    assert_eq!(nowhere[0]["municipalities"], 0);
+    let national = ask(&[], &["runs", "services", "municipalities"], None).await;
+    // Runs 2023, 2024, 2025; services S1, S2, S4; municipalities
+    // Midt-Telemark (Bø), Hamar, Ringsaker.
+    assert_eq!(national[0]["runs"], 3);
+    assert_eq!(national[0]["services"], 3);
+    assert_eq!(national[0]["municipalities"], 3);
+
+    for token in [None, Some(fx.admin.clone())] {
+        for group_by in groupings {
+            let full = ask(group_by, &MEASURE_FIELDS, token.clone()).await;
+            assert!(!full.is_empty(), "{group_by:?}");
+            for fields in &selections {
+                let some = ask(group_by, fields, token.clone()).await;
+                assert_eq!(some.len(), full.len(), "{group_by:?} {fields:?}");
+                for (row, whole) in some.iter().zip(&full) {
+                    for key in [
+                        "programme",
+                        "provider",
+                        "county",
+                        "municipality",
+                        "serviceKind",
+                        "network",
+                        "year",
+                        "sessionKind",
+                    ] {
+                        assert_eq!(row[key], whole[key], "{group_by:?} {fields:?} {key}");
+                    }
+                    for field in fields {
+                        assert_eq!(row[*field], whole[*field], "{group_by:?} {fields:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -32,6 +32,7 @@ pub mod provider;
 pub mod provider_region;
 pub mod role_assignment;
 pub mod service;
+pub mod service_area;
 pub mod service_municipality;
 pub mod session;
 pub mod stats_run_kind;
@@ -63,6 +64,7 @@ pub mod prelude {
     pub use crate::provider_region::Entity as ProviderRegion;
     pub use crate::role_assignment::Entity as RoleAssignment;
     pub use crate::service::Entity as Service;
+    pub use crate::service_area::Entity as ServiceArea;
     pub use crate::service_municipality::Entity as ServiceMunicipality;
     pub use crate::session::Entity as Session;
     pub use crate::stats_run_kind::Entity as StatsRunKind;

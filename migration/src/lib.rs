@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_domain;
 mod m20261124_000001_participation_progress;
 mod m20261125_000001_stats_tallies;
+mod m20261126_000001_service_area;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_domain::Migration),
             Box::new(m20261124_000001_participation_progress::Migration),
             Box::new(m20261125_000001_stats_tallies::Migration),
+            Box::new(m20261126_000001_service_area::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! may see; the server only divides the sums.
 
 use async_graphql::{Context, Enum, Object};
+use chrono::NaiveDate;
 use entity::enums::GrantStatus;
 use entity::funding_grant;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
@@ -169,35 +170,72 @@ fn granted_statuses() -> Vec<GrantStatus> {
     ]
 }
 
-/// The statement: per-grant figures in a derived table `g` (only the grants
-/// meeting `condition`), grouped by `group_by`.
-/// The totals statement. With `fence` (PostgreSQL), the per-grant derived
-/// table carries `OFFSET 0`, which keeps the planner from merging it into
-/// the outer query, where each per-grant subquery would run once for every
-/// aggregate that uses it instead of once per grant. (SQLite does not take
-/// OFFSET without LIMIT.)
-fn statement(condition: Condition, group_by: &[GrantDimension], fence: bool) -> SelectStatement {
+/// The derived table of one row per grant that the totals are summed
+/// over.
+const PER_GRANT: &str = "per_grant";
+
+/// The totals statement, in three levels, all on SQLite and PostgreSQL:
+///
+/// 1. `per_grant`: the grants meeting `condition` (a condition on
+///    `funding_grant`, evaluated once per grant), each with its amounts and
+///    the attendance of its recipient at its run, summed from the run's
+///    tally rows that [`sql::join_recipient_tally`] outer-joins (a handful
+///    per grant, tested against the recipient's services with uncorrelated
+///    `IN` lists) and grouped by `funding_grant.id`. It carries the grant
+///    columns that the dimensions grouped by need, under their own names.
+/// 2. `g`: the grouping keys of each grant. The county
+///    ([`sql::join_recipient_county`]: recipient municipality, network,
+///    service and its host municipality) and the programme
+///    ([`sql::join_grant_programme`]: the run) are `LEFT JOIN`s on primary
+///    keys, made only when grouped by.
+/// 3. the sums of `g` grouped by `group_by`.
+///
+/// Over many grants every table is read once (hashed, on PostgreSQL)
+/// instead of a handful of correlated subqueries running per grant. The
+/// one aggregate, `per_grant`, is the preserved side of every join after
+/// it, so no plan re-runs it per row: a misestimated filter costs an index
+/// lookup per row at worst. With `fence` (PostgreSQL), `g` carries `OFFSET 0`, which keeps the
+/// planner from merging it into the outer query, where an expression of
+/// `g` (the county's fallback subquery) would be evaluated once for every
+/// use instead of once per grant. (SQLite does not take OFFSET without
+/// LIMIT.)
+fn statement(
+    condition: Condition,
+    group_by: &[GrantDimension],
+    fence: bool,
+    today: NaiveDate,
+) -> SelectStatement {
     let status = funding_grant::Column::Status;
-    let amount_granted =
-        || Expr::col((funding_grant::Entity, funding_grant::Column::AmountGranted));
-    let inner = Query::select()
-        .from(funding_grant::Entity)
+    let grant_col = |c: funding_grant::Column| Expr::col((funding_grant::Entity, c));
+    let per_grant_col = |c: funding_grant::Column| Expr::col((Alias::new(PER_GRANT), c));
+    let figure = |name: &str| Expr::col((Alias::new(PER_GRANT), Alias::new(name)));
+
+    let mut per_grant = Query::select();
+    per_grant.from(funding_grant::Entity);
+    let mut carry = |c: funding_grant::Column| {
+        per_grant.expr_as(grant_col(c), c);
+    };
+    for dim in group_by {
+        match dim {
+            GrantDimension::Office => carry(funding_grant::Column::FunderOfficeId),
+            GrantDimension::County => {
+                carry(funding_grant::Column::RecipientServiceId);
+                carry(funding_grant::Column::RecipientMunicipalityId);
+                carry(funding_grant::Column::RecipientNetworkId);
+            }
+            GrantDimension::Programme => {
+                carry(funding_grant::Column::ProgrammeId);
+                carry(funding_grant::Column::RunId);
+            }
+            GrantDimension::Year => carry(funding_grant::Column::Year),
+            GrantDimension::Status => carry(funding_grant::Column::Status),
+        }
+    }
+    let (recorded, present) = sql::join_recipient_tally(&mut per_grant, today);
+    let amount_granted = || grant_col(funding_grant::Column::AmountGranted);
+    per_grant
         .expr_as(
-            Expr::col((funding_grant::Entity, funding_grant::Column::FunderOfficeId)),
-            Alias::new("office"),
-        )
-        .expr_as(sql::recipient_county(), Alias::new("county"))
-        .expr_as(sql::grant_programme(), Alias::new("programme"))
-        .expr_as(
-            Expr::col((funding_grant::Entity, funding_grant::Column::Year)),
-            Alias::new("year"),
-        )
-        .expr_as(
-            Expr::col((funding_grant::Entity, funding_grant::Column::Status)),
-            Alias::new("status"),
-        )
-        .expr_as(
-            Expr::col((funding_grant::Entity, funding_grant::Column::AmountApplied)),
+            grant_col(funding_grant::Column::AmountApplied),
             Alias::new("applied"),
         )
         .expr_as(
@@ -211,11 +249,26 @@ fn statement(condition: Condition, group_by: &[GrantDimension], fence: bool) -> 
             ),
             Alias::new("paid"),
         )
-        .expr_as(sql::attendance_recorded(), Alias::new("recorded"))
-        .expr_as(sql::attendance_present(), Alias::new("present"))
+        .expr_as(recorded, Alias::new("recorded"))
+        .expr_as(present, Alias::new("present"))
         .cond_where(condition)
-        .to_owned();
-    let mut inner = inner;
+        .group_by_col((funding_grant::Entity, funding_grant::Column::Id));
+
+    let mut inner = Query::select();
+    inner.from_subquery(per_grant, Alias::new(PER_GRANT));
+    for dim in group_by {
+        let key = match dim {
+            GrantDimension::Office => per_grant_col(funding_grant::Column::FunderOfficeId),
+            GrantDimension::County => sql::join_recipient_county(&mut inner, PER_GRANT),
+            GrantDimension::Programme => sql::join_grant_programme(&mut inner, PER_GRANT),
+            GrantDimension::Year => per_grant_col(funding_grant::Column::Year),
+            GrantDimension::Status => per_grant_col(funding_grant::Column::Status),
+        };
+        inner.expr_as(key, Alias::new(dim.alias()));
+    }
+    for name in ["applied", "granted", "paid", "recorded", "present"] {
+        inner.expr_as(figure(name), Alias::new(name));
+    }
     if fence {
         inner.offset(0);
     }
@@ -283,7 +336,7 @@ pub async fn totals(
         }
     }
     let fence = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    let stmt = statement(condition, &dims, fence);
+    let stmt = statement(condition, &dims, fence, crate::domain::network::today());
     let rows = db.query_all(&stmt).await?;
     let has = |d: GrantDimension| dims.contains(&d);
     let mut out = Vec::with_capacity(rows.len());

@@ -203,14 +203,18 @@ impl fmt::Display for SeedReport {
 /// data is [`SeedError::Data`]. A database that already holds counties is
 /// [`SeedError::AlreadySeeded`]. Run it inside a transaction to make it
 /// all-or-nothing (as [`seed_if_empty`] does).
-pub async fn seed_reference(db: &impl ConnectionTrait) -> Result<SeedReport, SeedError> {
+pub async fn seed_reference(
+    db: &(impl ConnectionTrait + TransactionTrait),
+) -> Result<SeedReport, SeedError> {
     let data = ReferenceData::load()?;
     if County::find().count(db).await? > 0 {
         return Err(SeedError::AlreadySeeded(
             "the county table is not empty".to_owned(),
         ));
     }
-    reference::insert(db, &data, chrono::Utc::now()).await
+    let report = reference::insert(db, &data, chrono::Utc::now()).await?;
+    crate::domain::service::area::refresh_coverage(db).await?;
+    Ok(report)
 }
 
 /// Inserts the demo data from the embedded `demo.toml` and the synthetic
@@ -220,10 +224,14 @@ pub async fn seed_reference(db: &impl ConnectionTrait) -> Result<SeedReport, See
 /// municipality, county, provider or office is [`SeedError::Data`]. A
 /// database that already holds one of the demo programmes is
 /// [`SeedError::AlreadySeeded`].
-pub async fn seed_demo(db: &impl ConnectionTrait) -> Result<SeedReport, SeedError> {
+pub async fn seed_demo(
+    db: &(impl ConnectionTrait + TransactionTrait),
+) -> Result<SeedReport, SeedError> {
     let reference = ReferenceData::load()?;
     let demo = Demo::load(&reference)?;
-    demo::insert(db, &demo, chrono::Utc::now()).await
+    let report = demo::insert(db, &demo, chrono::Utc::now()).await?;
+    crate::domain::service::area::refresh_coverage(db).await?;
+    Ok(report)
 }
 
 /// Fills an empty database: when the county table is empty, runs
@@ -340,6 +348,8 @@ pub async fn seed_synthetic(
             None
         };
         let rows = national::insert(&txn, scale, seed, chrono::Utc::now()).await?;
+        // The current coverage of the new services.
+        crate::domain::service::area::refresh_coverage(&txn).await?;
         // The statistics tallies of every run, recounted in three statements.
         crate::domain::statistics::tally::rebuild_all(&txn).await?;
         Ok::<_, SeedError>((reference, rows))

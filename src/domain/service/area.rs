@@ -9,10 +9,19 @@
 //! steps of `municipality_successor`). Everything here is a subquery, so
 //! that `totalCount` and the pages of a connection are computed under the
 //! same filter.
+//!
+//! The statistics need the other direction: every service with the
+//! *current* municipalities it covers. That is kept in the table
+//! `service_area` ([`current_coverage`] defines it, [`refresh_coverage`]
+//! rebuilds it), so that a statistics request joins a table instead of
+//! following the history again.
 
-use entity::{municipality, municipality_successor, service_municipality};
-use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition};
+use entity::{municipality, municipality_successor, service, service_area, service_municipality};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, JoinType, TransactionSession,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 /// How many successor steps are followed back from a municipality
@@ -66,6 +75,126 @@ impl Area {
             .cond_where(self.contains_municipality(service_municipality::Column::MunicipalityId))
             .to_owned()
     }
+}
+
+/// Pairs (`from_id`, `current_id`): every municipality that is current or
+/// became part of a current one within [`HISTORY_DEPTH`] steps, with the
+/// current municipality it is part of today (several for one that was
+/// split).
+fn current_municipalities() -> SelectStatement {
+    let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
+    let level = |depth: usize| -> SelectStatement {
+        let mut q = Query::select();
+        if depth == 0 {
+            q.expr_as(col("m", "id"), Alias::new("from_id"))
+                .from_as(municipality::Entity, Alias::new("m"));
+        } else {
+            q.expr_as(col("h1", "municipality_id"), Alias::new("from_id"))
+                .from_as(municipality_successor::Entity, Alias::new("h1"));
+            for step in 2..=depth {
+                let (prev, this) = (format!("h{}", step - 1), format!("h{step}"));
+                q.join_as(
+                    JoinType::InnerJoin,
+                    municipality_successor::Entity,
+                    Alias::new(&this),
+                    col(&this, "municipality_id")
+                        .equals((Alias::new(&prev), Alias::new("successor_id"))),
+                );
+            }
+            q.join_as(
+                JoinType::InnerJoin,
+                municipality::Entity,
+                Alias::new("m"),
+                col("m", "id")
+                    .equals((Alias::new(format!("h{depth}")), Alias::new("successor_id"))),
+            );
+        }
+        q.expr_as(col("m", "id"), Alias::new("current_id"))
+            .and_where(col("m", "valid_to").is_null());
+        q
+    };
+    let mut q = level(0);
+    for depth in 1..=HISTORY_DEPTH {
+        q.union(UnionType::Distinct, level(depth));
+    }
+    q
+}
+
+/// The rows of `service_area` (`service_id`, `municipality_id`,
+/// `county_id`): each service with the current municipalities it covers
+/// (its registered municipalities and its host municipality, followed
+/// through their history) and their counties.
+pub fn current_coverage() -> SelectStatement {
+    let col = |table: &str, column: &str| Expr::col((Alias::new(table), Alias::new(column)));
+    let mut covered = Query::select();
+    covered
+        .column(service_municipality::Column::ServiceId)
+        .column(service_municipality::Column::MunicipalityId)
+        .from(service_municipality::Entity);
+    covered.union(
+        UnionType::Distinct,
+        Query::select()
+            .expr_as(Expr::col(service::Column::Id), Alias::new("service_id"))
+            .expr_as(
+                Expr::col(service::Column::HostMunicipalityId),
+                Alias::new("municipality_id"),
+            )
+            .from(service::Entity)
+            .and_where(Expr::col(service::Column::HostMunicipalityId).is_not_null())
+            .to_owned(),
+    );
+    Query::select()
+        .distinct()
+        .expr_as(col("c", "service_id"), Alias::new("service_id"))
+        .expr_as(col("cur", "current_id"), Alias::new("municipality_id"))
+        .expr_as(col("m", "county_id"), Alias::new("county_id"))
+        .from_subquery(covered, Alias::new("c"))
+        .join_subquery(
+            JoinType::InnerJoin,
+            current_municipalities(),
+            Alias::new("cur"),
+            col("cur", "from_id").equals((Alias::new("c"), Alias::new("municipality_id"))),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            municipality::Entity,
+            Alias::new("m"),
+            col("m", "id").equals((Alias::new("cur"), Alias::new("current_id"))),
+        )
+        .to_owned()
+}
+
+/// Rebuilds `service_area` from the services, their coverage and the
+/// municipality history. Call it in the transaction of every write to
+/// `service`, `service_municipality`, `municipality` or
+/// `municipality_successor` (today only the seeds write them). It runs in
+/// a transaction of its own (a savepoint inside the caller's), so readers
+/// never see the table half rebuilt; two statements, a few thousand rows.
+pub async fn refresh_coverage<C>(db: &C) -> Result<(), DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // One rebuild at a time (readers are not blocked): a second one
+        // waits, then deletes what the first inserted.
+        txn.execute_unprepared("LOCK TABLE service_area IN EXCLUSIVE MODE")
+            .await?;
+    }
+    txn.execute(&Query::delete().from_table(service_area::Entity).to_owned())
+        .await?;
+    let insert = Query::insert()
+        .into_table(service_area::Entity)
+        .columns([
+            service_area::Column::ServiceId,
+            service_area::Column::MunicipalityId,
+            service_area::Column::CountyId,
+        ])
+        .select_from(current_coverage())
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .to_owned();
+    txn.execute(&insert).await?;
+    txn.commit().await
 }
 
 #[cfg(test)]

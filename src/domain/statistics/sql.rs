@@ -1,57 +1,59 @@
 //! The SQL of the statistics: one statement per request, built with
 //! sea-query, the same on SQLite and PostgreSQL.
 //!
-//! The statement has a common table `stats_area`: every service with the
+//! Services are placed by the table `service_area`: every service with the
 //! *current* municipalities it covers (its `service_municipality` rows and
-//! its host municipality, each followed through up to
-//! [`HISTORY_DEPTH`](crate::domain::service::area::HISTORY_DEPTH) steps of
-//! `municipality_successor`, so that a service registered for Bø counts for
-//! Midt-Telemark) and their counties.
+//! its host municipality, followed through the municipality history, so
+//! that a service registered for Bø counts for Midt-Telemark) and their
+//! counties (see [`crate::domain::service::area`]).
 //!
 //! Each measure is counted at its own grain, in a branch of its own, and
-//! the branches meet in a `UNION ALL` that is summed per group key:
+//! the branches meet in a `UNION ALL` that is summed per group key. Only
+//! the measures a request selects are computed ([`Measures`]); the run
+//! and people-fact branches are always there (with zeros for the measures
+//! not selected) when there are group keys, because together their keys
+//! are the rows of the answer, which must not depend on the selection:
 //!
-//! - enrolments (run × enrolled service × covered municipality): runs,
-//!   services, municipalities;
-//! - sessions: the run's sessions per kind, from the tally
-//!   `stats_run_kind`;
-//! - grants: the granted kroner of each run (summed per run first, then
-//!   once per run and group, so that joins never count a grant twice);
+//! - runs: the runs made distinct per group key first (a run counts once
+//!   per group however many of its enrolled services fall in it), then
+//!   counted, with their sessions (from the tally `stats_run_kind`) and
+//!   their granted kroner (summed per run first) summed;
+//! - services and municipalities: the enrolled services, or the current
+//!   municipalities they cover, made distinct per group key and then
+//!   counted; per session kind through one flag per kind
+//!   (`Plan::session_kind_counts`), so that no (kind, group, thing) list
+//!   is built;
 //! - people facts: participants, completions, attendance records and
 //!   records present, from the tallies `stats_run_service` (per run and
 //!   person's service) or, with a session kind, `stats_run_service_kind`
 //!   (see [`super::tally`]), so that a request sums tally rows instead of
 //!   joining every attendance record;
-//! - distinct people (only when asked for): persons signed up, each counted
-//!   once, from the participations themselves.
+//! - distinct people: persons signed up, each counted once, from the
+//!   participations themselves.
 //!
 //! Joins that fan out (a service covering several municipalities, a
-//! programme with several providers) are undone before summing: the rows
-//! of a branch are first made distinct per group key and counted row
-//! (`SELECT DISTINCT`), then summed. Every people count is taken twice: in
+//! programme with several providers) are undone before counting: rows are
+//! first made distinct per group key and counted thing (`SELECT DISTINCT`
+//! or `GROUP BY`, which PostgreSQL hashes where `COUNT(DISTINCT …)` would
+//! sort), then counted or summed. Every people count is taken twice: in
 //! full and over the facts the viewer has full rights to (see
 //! [`crate::auth::policy::statistics`]).
 
 use entity::attendance;
 use entity::enums::{GrantStatus, RunStatus, ServiceKind, SessionKind};
 use entity::{
-    enrolment, funder_office_county, funding_grant, municipality, municipality_successor,
-    participation, person, programme_provider, programme_run, service, service_municipality,
-    session, stats_run_kind, stats_run_service, stats_run_service_kind,
+    enrolment, funder_office_county, funding_grant, municipality, participation, person,
+    programme_provider, programme_run, service, service_area, session, stats_run_kind,
+    stats_run_service, stats_run_service_kind,
 };
 use sea_orm::Condition;
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, Func, IntoIden, JoinType, Query,
-    SelectStatement, UnionType, WithClause, WithQuery,
+    Alias, Expr, ExprTrait, Func, IntoIden, JoinType, Query, SelectStatement, TableRef, UnionType,
 };
 use uuid::Uuid;
 
 use crate::auth::policy::statistics::{FactRights, own_people_facts};
 use crate::auth::{Viewer, policy};
-use crate::domain::service::area::HISTORY_DEPTH;
-
-/// The name of the common table of service areas.
-pub const AREA: &str = "stats_area";
 
 /// A dimension of the statistics, as the SQL sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,15 +122,48 @@ pub struct Filter {
     pub status: Option<RunStatus>,
 }
 
+/// The measures a request selects; the others are not computed (they
+/// read as zero).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Measures {
+    /// Runs.
+    pub runs: bool,
+    /// Sessions.
+    pub sessions: bool,
+    /// Enrolled services.
+    pub services: bool,
+    /// Covered municipalities.
+    pub municipalities: bool,
+    /// Granted kroner.
+    pub granted: bool,
+    /// The people facts from the tallies: participants, completions,
+    /// attendance records and records present.
+    pub facts: bool,
+    /// Distinct people, the one measure that reads the participations
+    /// themselves.
+    pub people: bool,
+}
+
+impl Measures {
+    /// Every measure.
+    pub const ALL: Measures = Measures {
+        runs: true,
+        sessions: true,
+        services: true,
+        municipalities: true,
+        granted: true,
+        facts: true,
+        people: true,
+    };
+}
+
 /// A statistics request: its grouping (distinct dimensions, in order),
-/// filter, and whether distinct people are asked for.
+/// filter, and the measures it selects.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub dims: Vec<Dim>,
     pub filter: Filter,
-    /// Whether to count distinct people (`people`), the one measure that
-    /// reads the participations themselves.
-    pub people: bool,
+    pub measures: Measures,
 }
 
 /// The measure columns of the result, in order.
@@ -241,13 +276,14 @@ impl Plan {
         }
     }
 
-    /// Joins `a` (the service's current municipalities) to `s`.
-    fn join_area(&self, q: &mut SelectStatement) {
+    /// Joins `a` (the current municipalities of the service whose id is
+    /// `service`).
+    fn join_area(&self, q: &mut SelectStatement, service: Expr) {
         q.join_as(
             JoinType::LeftJoin,
-            Alias::new(AREA),
+            service_area::Entity,
             Alias::new("a"),
-            col("a", "service_id").equals((Alias::new("s"), service::Column::Id)),
+            col("a", service_area::Column::ServiceId).eq(service),
         );
     }
 
@@ -261,7 +297,7 @@ impl Plan {
             col("s", service::Column::Id).eq(service),
         );
         if self.uses_area() {
-            self.join_area(q);
+            self.join_area(q, col("s", service::Column::Id));
         }
     }
 
@@ -352,131 +388,47 @@ impl Plan {
         }
     }
 
-    /// Runs, services and municipalities: run × enrolled service × the
-    /// current municipalities it covers.
-    fn enrolments(&self) -> SelectStatement {
-        let mut q = Query::select();
-        self.select_keys(&mut q);
-        q.from_as(programme_run::Entity, Alias::new("r"));
-        self.join_provider(&mut q);
+    /// The dimensions other than the session kind.
+    fn run_dims(&self) -> Vec<Dim> {
+        self.dims
+            .iter()
+            .copied()
+            .filter(|d| *d != Dim::SessionKind)
+            .collect()
+    }
+
+    /// Joins the enrolments `e` of run `r` and their services `s` with
+    /// `join`, and the services' area `a` (left) when the area is used.
+    fn join_enrolments(&self, q: &mut SelectStatement, join: JoinType) {
         q.join_as(
-            JoinType::LeftJoin,
+            join,
             enrolment::Entity,
             Alias::new("e"),
             col("e", enrolment::Column::RunId).equals((Alias::new("r"), programme_run::Column::Id)),
         )
         .join_as(
-            JoinType::LeftJoin,
+            join,
             service::Entity,
             Alias::new("s"),
             col("s", service::Column::Id).equals((Alias::new("e"), enrolment::Column::ServiceId)),
         );
-        self.join_area(&mut q);
-        if self.uses_session() {
-            self.join_run_kinds(&mut q);
+        if self.uses_area() {
+            self.join_area(q, col("s", service::Column::Id));
         }
-        self.filters(&mut q);
-        Self::measures(
-            &mut q,
-            vec![
-                (
-                    "runs",
-                    Func::count_distinct(col("r", programme_run::Column::Id)).into(),
-                ),
-                (
-                    "services",
-                    Func::count_distinct(col("s", service::Column::Id)).into(),
-                ),
-                (
-                    "municipalities",
-                    Func::count_distinct(col("a", "municipality_id")).into(),
-                ),
-            ],
-        );
-        self.group_keys(&mut q);
-        q
     }
 
     /// Joins the enrolled services of run `r` (and their area) when the
     /// service side is needed.
     fn join_enrolled_services(&self, q: &mut SelectStatement) {
         if self.uses_service() {
-            q.join_as(
-                JoinType::LeftJoin,
-                enrolment::Entity,
-                Alias::new("e"),
-                col("e", enrolment::Column::RunId)
-                    .equals((Alias::new("r"), programme_run::Column::Id)),
-            )
-            .join_as(
-                JoinType::LeftJoin,
-                service::Entity,
-                Alias::new("s"),
-                col("s", service::Column::Id)
-                    .equals((Alias::new("e"), enrolment::Column::ServiceId)),
-            );
-            if self.uses_area() {
-                self.join_area(q);
-            }
+            self.join_enrolments(q, JoinType::LeftJoin);
         }
     }
 
-    /// Sessions: the tally of each run's sessions per kind, counted for
-    /// the services enrolled in the run. The runs are first made distinct
-    /// per group key (so a run counts once per group however many of its
-    /// services fall in it), then joined to their kinds and summed.
-    fn sessions(&self) -> SelectStatement {
-        let run_dims: Vec<Dim> = self
-            .dims
-            .iter()
-            .copied()
-            .filter(|d| *d != Dim::SessionKind)
-            .collect();
-        let mut runs = Query::select();
-        runs.distinct();
-        for d in &run_dims {
-            runs.expr_as(d.expr(), Alias::new(d.key()));
-        }
-        runs.expr_as(col("r", programme_run::Column::Id), Alias::new("u_run"))
-            .from_as(programme_run::Entity, Alias::new("r"));
-        self.join_provider(&mut runs);
-        self.join_enrolled_services(&mut runs);
-        self.run_filters(&mut runs);
-        self.service_filters(&mut runs);
-
-        let key = |d: Dim| {
-            if d == Dim::SessionKind {
-                col("k", stats_run_kind::Column::Kind)
-            } else {
-                col("d", d.key())
-            }
-        };
-        let mut q = Query::select();
-        for d in &self.dims {
-            q.expr_as(key(*d), Alias::new(d.key()));
-        }
-        q.from_subquery(runs, Alias::new("d")).join_as(
-            JoinType::InnerJoin,
-            stats_run_kind::Entity,
-            Alias::new("k"),
-            col("k", stats_run_kind::Column::RunId).equals((Alias::new("d"), Alias::new("u_run"))),
-        );
-        self.session_filter(&mut q);
-        Self::measures(
-            &mut q,
-            vec![("sessions", sum(col("k", stats_run_kind::Column::Sessions)))],
-        );
-        for d in &self.dims {
-            q.add_group_by([key(*d)]);
-        }
-        q
-    }
-
-    /// Granted kroner: the granted, paid and reported grants of each run
-    /// that the viewer may see, summed per run, then once per run and
-    /// group.
-    fn grants(&self, viewer: &Viewer) -> SelectStatement {
-        let per_run = Query::select()
+    /// The granted kroner of each run (`run_id`, `total`): its grants
+    /// GRANTED, PAID or REPORTED that the viewer may see, summed.
+    fn grants_per_run(viewer: &Viewer) -> SelectStatement {
+        Query::select()
             .column(funding_grant::Column::RunId)
             .expr_as(
                 bigint(Func::sum(Expr::col(funding_grant::Column::AmountGranted))),
@@ -492,33 +444,261 @@ impl Plan {
             ]))
             .cond_where(policy::visible_grants(viewer))
             .group_by_col(funding_grant::Column::RunId)
-            .to_owned();
-        let mut inner = Query::select();
+            .to_owned()
+    }
+
+    /// Runs, sessions and granted kroner, at the grain of the run. The runs
+    /// are first made distinct per group key (`d`: a run counts once per
+    /// group however many of its enrolled services fall in it), then joined
+    /// to their session tallies (per kind when the kind is grouped or
+    /// filtered) and their grants, and counted and summed. Without any of
+    /// these measures the branch still gives the group keys of the runs
+    /// (see the module), unless there are no group keys.
+    fn runs(&self, viewer: &Viewer) -> Option<SelectStatement> {
+        let m = self.measures;
+        if !(m.runs || m.sessions || m.granted) && self.dims.is_empty() {
+            return None;
+        }
+        let mut d = Query::select();
+        d.distinct();
+        for dim in self.run_dims() {
+            d.expr_as(dim.expr(), Alias::new(dim.key()));
+        }
+        d.expr_as(col("r", programme_run::Column::Id), Alias::new("u_run"))
+            .from_as(programme_run::Entity, Alias::new("r"));
+        self.join_provider(&mut d);
+        self.join_enrolled_services(&mut d);
+        self.run_filters(&mut d);
+        self.service_filters(&mut d);
+
+        let run = || (Alias::new("d"), Alias::new("u_run"));
+        let key = |dim: Dim| {
+            if dim == Dim::SessionKind {
+                col("k", stats_run_kind::Column::Kind)
+            } else {
+                col("d", dim.key())
+            }
+        };
+        let mut q = Query::select();
+        for dim in &self.dims {
+            q.expr_as(key(*dim), Alias::new(dim.key()));
+        }
+        q.from_subquery(d, Alias::new("d"));
+        let mut given: Vec<(&'static str, Expr)> = Vec::new();
+        if self.uses_session() {
+            // One row per run and kind (one kind when filtered).
+            q.join_as(
+                JoinType::InnerJoin,
+                stats_run_kind::Entity,
+                Alias::new("k"),
+                col("k", stats_run_kind::Column::RunId).equals(run()),
+            );
+            self.session_filter(&mut q);
+            if m.sessions {
+                given.push(("sessions", sum(col("k", stats_run_kind::Column::Sessions))));
+            }
+        } else if m.sessions {
+            let per_run = Query::select()
+                .column(stats_run_kind::Column::RunId)
+                .expr_as(
+                    Func::sum(Expr::col(stats_run_kind::Column::Sessions)),
+                    Alias::new("sessions"),
+                )
+                .from(stats_run_kind::Entity)
+                .group_by_col(stats_run_kind::Column::RunId)
+                .to_owned();
+            q.join_subquery(
+                JoinType::LeftJoin,
+                per_run,
+                Alias::new("k"),
+                col("k", stats_run_kind::Column::RunId).equals(run()),
+            );
+            given.push(("sessions", sum(col("k", "sessions"))));
+        }
+        if m.runs {
+            given.push(("runs", Func::count(Expr::cust("*")).into()));
+        }
+        if m.granted {
+            q.join_subquery(
+                JoinType::LeftJoin,
+                Self::grants_per_run(viewer),
+                Alias::new("g"),
+                col("g", funding_grant::Column::RunId).equals(run()),
+            );
+            given.push(("granted", sum(col("g", "total"))));
+        }
+        Self::measures(&mut q, given);
+        for dim in &self.dims {
+            q.add_group_by([key(*dim)]);
+        }
+        Some(q)
+    }
+
+    /// Enrolled services (`"services"`) or the current municipalities they
+    /// cover (`"municipalities"`), each counted once per group.
+    ///
+    /// The enrolments (joined to their services, and to the area when
+    /// municipalities are counted or the area is grouped or filtered) are
+    /// first made distinct per group key and counted thing (a hash, where
+    /// `COUNT(DISTINCT …)` would sort), then counted. Grouped by session
+    /// kind, a run counts for every kind of session it has; there the
+    /// runs' kinds are pivoted into one flag per kind
+    /// ([`Self::session_kind_counts`]).
+    fn entities(&self, measure: &'static str) -> SelectStatement {
+        let municipalities = measure == "municipalities";
+        let thing = if municipalities {
+            col("a", service_area::Column::MunicipalityId)
+        } else {
+            col("e", enrolment::Column::ServiceId)
+        };
+        let mut base = Query::select();
+        base.from_as(programme_run::Entity, Alias::new("r"));
+        self.join_provider(&mut base);
+        // Only enrolled services count; a service without an area counts
+        // under no county, but has no municipality to count.
+        self.join_enrolments(&mut base, JoinType::InnerJoin);
+        if municipalities {
+            if !self.uses_area() {
+                self.join_area(&mut base, col("s", service::Column::Id));
+            }
+            base.and_where(col("a", service_area::Column::MunicipalityId).is_not_null());
+        }
+        self.run_filters(&mut base);
+        self.service_filters(&mut base);
+
+        if self.grouped(Dim::SessionKind) {
+            return self.session_kind_counts(base, thing, measure);
+        }
+        if self.uses_session() {
+            // Filtered by a kind: the runs with a session of that kind.
+            self.join_run_kinds(&mut base);
+            self.session_filter(&mut base);
+        }
+        let mut inner = base;
         inner.distinct();
         self.select_keys(&mut inner);
-        inner
-            .expr_as(col("r", programme_run::Column::Id), Alias::new("run_id"))
-            .expr_as(col("g", "total"), Alias::new("total"))
-            .from_as(programme_run::Entity, Alias::new("r"))
-            .join_subquery(
-                JoinType::InnerJoin,
-                per_run,
-                Alias::new("g"),
-                col("g", funding_grant::Column::RunId)
-                    .equals((Alias::new("r"), programme_run::Column::Id)),
-            );
-        self.join_provider(&mut inner);
-        self.join_enrolled_services(&mut inner);
-        if self.uses_session() {
-            self.join_run_kinds(&mut inner);
-        }
-        self.filters(&mut inner);
-
+        inner.expr_as(thing, Alias::new("u"));
         let mut q = Query::select();
-        self.outer_keys(&mut q, "gr");
-        q.from_subquery(inner, Alias::new("gr"));
-        Self::measures(&mut q, vec![("granted", sum(col("gr", "total")))]);
-        self.group_outer_keys(&mut q, "gr");
+        self.outer_keys(&mut q, "x");
+        q.from_subquery(inner, Alias::new("x"));
+        Self::measures(&mut q, vec![(measure, Func::count(col("x", "u")).into())]);
+        self.group_outer_keys(&mut q, "x");
+        q
+    }
+
+    /// Services or municipalities per session kind without listing every
+    /// (kind, group, thing): the runs' kinds become one flag column per
+    /// kind (`f0`, `f1`, …, from the tally `stats_run_kind`); each thing
+    /// takes, per group, the largest flag of its runs; the flags summed per
+    /// group are the counts per kind, which a join with the list of kinds
+    /// turns into rows (those above zero: a kind no run of the group has
+    /// is not a row).
+    fn session_kind_counts(
+        &self,
+        mut base: SelectStatement,
+        thing: Expr,
+        measure: &'static str,
+    ) -> SelectStatement {
+        let kinds: Vec<SessionKind> = match self.filter.session_kind {
+            Some(kind) => vec![kind],
+            None => SessionKind::ALL.to_vec(),
+        };
+        let flag = |i: usize| format!("f{i}");
+        let mut flags = Query::select();
+        flags
+            .column(stats_run_kind::Column::RunId)
+            .from(stats_run_kind::Entity);
+        for (i, kind) in kinds.iter().enumerate() {
+            flags.expr_as(
+                Func::max(
+                    Expr::case(Expr::col(stats_run_kind::Column::Kind).eq(kind.as_str()), 1)
+                        .finally(0),
+                ),
+                Alias::new(flag(i)),
+            );
+        }
+        flags.group_by_col(stats_run_kind::Column::RunId);
+        base.join_subquery(
+            JoinType::InnerJoin,
+            flags,
+            Alias::new("rf"),
+            col("rf", stats_run_kind::Column::RunId)
+                .equals((Alias::new("r"), programme_run::Column::Id)),
+        );
+
+        // Per group and thing: does a run of each kind include it?
+        let run_dims = self.run_dims();
+        let mut per_thing = base;
+        for d in &run_dims {
+            per_thing.expr_as(d.expr(), Alias::new(d.key()));
+        }
+        for i in 0..kinds.len() {
+            per_thing.expr_as(
+                Func::max(Expr::col((Alias::new("rf"), Alias::new(flag(i))))),
+                Alias::new(flag(i)),
+            );
+        }
+        for d in &run_dims {
+            per_thing.add_group_by([d.expr()]);
+        }
+        per_thing.add_group_by([thing]);
+
+        // Per group: how many things for each kind.
+        let mut per_group = Query::select();
+        for d in &run_dims {
+            per_group.expr_as(col("t", d.key()), Alias::new(d.key()));
+        }
+        for i in 0..kinds.len() {
+            per_group.expr_as(
+                Func::sum(Expr::col((Alias::new("t"), Alias::new(flag(i))))),
+                Alias::new(flag(i)),
+            );
+        }
+        per_group.from_subquery(per_thing, Alias::new("t"));
+        for d in &run_dims {
+            per_group.add_group_by([col("t", d.key())]);
+        }
+
+        // One row per group and kind.
+        let mut list = kinds.iter().map(|kind| {
+            Query::select()
+                .expr_as(Expr::val(kind.as_str()), Alias::new("kind"))
+                .to_owned()
+        });
+        let mut kind_list = list.next().expect("at least one session kind");
+        for more in list {
+            kind_list.union(UnionType::All, more);
+        }
+        let mut count = Expr::case(
+            col("kk", "kind").eq(kinds[0].as_str()),
+            Expr::col((Alias::new("g"), Alias::new(flag(0)))),
+        );
+        for (i, kind) in kinds.iter().enumerate().skip(1) {
+            count = count.case(
+                col("kk", "kind").eq(kind.as_str()),
+                Expr::col((Alias::new("g"), Alias::new(flag(i)))),
+            );
+        }
+        let count: Expr = count.finally(0).into();
+        let mut q = Query::select();
+        for d in &self.dims {
+            let key = if *d == Dim::SessionKind {
+                col("kk", "kind")
+            } else {
+                col("g", d.key())
+            };
+            q.expr_as(key, Alias::new(d.key()));
+        }
+        // CROSS JOIN, with the groups on the left: SQLite then reads the
+        // groups once and the short list of kinds for each (with the kinds
+        // outside, it computed the groups again for every kind).
+        q.from_subquery(per_group, Alias::new("g"))
+            .cross_join(TableRef::SubQuery(
+                Box::new(kind_list),
+                Alias::new("kk").into_iden(),
+            ))
+            .and_where(count.clone().gt(0));
+        Self::measures(&mut q, vec![(measure, bigint(count))]);
         q
     }
 
@@ -531,10 +711,45 @@ impl Plan {
         }
     }
 
+    /// The tally rows of the people facts (`k`) with their run `r`, and
+    /// the providers and the person's service (with its area) as the
+    /// grouping and filter need, under the request's conditions.
+    fn select_tallies(&self, q: &mut SelectStatement) {
+        if self.uses_session() {
+            q.from_as(stats_run_service_kind::Entity, Alias::new("k"));
+        } else {
+            q.from_as(stats_run_service::Entity, Alias::new("k"));
+        }
+        q.join_as(
+            JoinType::InnerJoin,
+            programme_run::Entity,
+            Alias::new("r"),
+            col("r", programme_run::Column::Id).equals((Alias::new("k"), Alias::new("run_id"))),
+        );
+        self.join_provider(q);
+        if self.uses_service() {
+            self.join_service(q, col("k", "service_id"));
+        }
+        self.filters(q);
+    }
+
     /// People facts from the tallies: participants, completions, records
     /// and records present, each in full and over the viewer's own facts
     /// (`rights`, over the run `r` and the tally's service `k.service_id`).
-    fn facts(&self, rights: &FactRights) -> SelectStatement {
+    /// When the request selects none of them, only the group keys of the
+    /// tallies (see the module), unless there are no group keys.
+    fn facts(&self, rights: &FactRights) -> Option<SelectStatement> {
+        if !self.measures.facts {
+            if self.dims.is_empty() {
+                return None;
+            }
+            let mut q = Query::select();
+            self.select_keys(&mut q);
+            self.select_tallies(&mut q);
+            Self::measures(&mut q, Vec::new());
+            self.group_keys(&mut q);
+            return Some(q);
+        }
         let mut inner = Query::select();
         // Only joins that fan out (providers, areas) can repeat a tally row
         // within a group; without them each row counts as it is.
@@ -546,28 +761,13 @@ impl Plan {
             .expr_as(col("k", "run_id"), Alias::new("u_run"))
             .expr_as(col("k", "service_id"), Alias::new("u_service"));
         if self.uses_session() {
-            inner
-                .expr_as(col("k", "kind"), Alias::new("u_kind"))
-                .from_as(stats_run_service_kind::Entity, Alias::new("k"));
-        } else {
-            inner.from_as(stats_run_service::Entity, Alias::new("k"));
+            inner.expr_as(col("k", "kind"), Alias::new("u_kind"));
         }
         for (count, _, _) in TALLY_COUNTS {
             inner.expr_as(col("k", count), Alias::new(count));
         }
-        inner
-            .expr_as(Self::own_flag(rights), Alias::new("own"))
-            .join_as(
-                JoinType::InnerJoin,
-                programme_run::Entity,
-                Alias::new("r"),
-                col("r", programme_run::Column::Id).equals((Alias::new("k"), Alias::new("run_id"))),
-            );
-        self.join_provider(&mut inner);
-        if self.uses_service() {
-            self.join_service(&mut inner, col("k", "service_id"));
-        }
-        self.filters(&mut inner);
+        inner.expr_as(Self::own_flag(rights), Alias::new("own"));
+        self.select_tallies(&mut inner);
 
         let mut q = Query::select();
         self.outer_keys(&mut q, "f");
@@ -579,31 +779,35 @@ impl Plan {
         }
         Self::measures(&mut q, given);
         self.group_outer_keys(&mut q, "f");
-        q
+        Some(q)
     }
 
     /// Distinct people: persons signed up to the runs, each counted once
     /// per group (with a session kind: present at a session of that kind),
     /// from the participations themselves (`rights` over the run `r` and
-    /// the person's service `pe.service_id`).
+    /// the person's service `pe.service_id`, joined only when the rights,
+    /// grouping or filter need it).
     fn people(&self, rights: &FactRights) -> SelectStatement {
         let mut q = Query::select();
         self.select_keys(&mut q);
-        q.from_as(participation::Entity, Alias::new("pa"))
-            .join_as(
-                JoinType::InnerJoin,
-                programme_run::Entity,
-                Alias::new("r"),
-                col("r", programme_run::Column::Id)
-                    .equals((Alias::new("pa"), participation::Column::RunId)),
-            )
-            .join_as(
+        q.from_as(participation::Entity, Alias::new("pa")).join_as(
+            JoinType::InnerJoin,
+            programme_run::Entity,
+            Alias::new("r"),
+            col("r", programme_run::Column::Id)
+                .equals((Alias::new("pa"), participation::Column::RunId)),
+        );
+        // The person's service, where the grouping, filter or rights
+        // need it.
+        if self.uses_service() || matches!(rights, FactRights::Some(_)) {
+            q.join_as(
                 JoinType::InnerJoin,
                 person::Entity,
                 Alias::new("pe"),
                 col("pe", person::Column::Id)
                     .equals((Alias::new("pa"), participation::Column::PersonId)),
             );
+        }
         self.join_provider(&mut q);
         if self.uses_service() {
             self.join_service(&mut q, col("pe", person::Column::ServiceId));
@@ -636,25 +840,29 @@ impl Plan {
             );
         }
         self.filters(&mut q);
-        let person = || col("pa", participation::Column::PersonId);
-        let own: Expr = match rights {
-            FactRights::All => Func::count_distinct(person()).into(),
-            FactRights::Nothing => zero(),
-            FactRights::Some(own) => Func::count_distinct(Expr::case(own.clone(), person())).into(),
-        };
+        // Each person once per group (a hash where COUNT(DISTINCT …) would
+        // sort), counted as the viewer's own when one of their rows is.
+        q.expr_as(col("pa", participation::Column::PersonId), Alias::new("u"))
+            .expr_as(Func::max(Self::own_flag(rights)), Alias::new("own"));
+        self.group_keys(&mut q);
+        q.add_group_by([col("pa", participation::Column::PersonId)]);
+
+        let mut outer = Query::select();
+        self.outer_keys(&mut outer, "x");
+        outer.from_subquery(q, Alias::new("x"));
         Self::measures(
-            &mut q,
+            &mut outer,
             vec![
-                ("people", Func::count_distinct(person()).into()),
-                ("people_own", own),
+                ("people", Func::count(Expr::cust("*")).into()),
+                ("people_own", sum(col("x", "own"))),
             ],
         );
-        self.group_keys(&mut q);
-        q
+        self.group_outer_keys(&mut outer, "x");
+        outer
     }
 
     /// The one statement of the request: at most `limit` rows.
-    pub fn statement(&self, viewer: &Viewer, limit: u64) -> WithQuery {
+    pub fn statement(&self, viewer: &Viewer, limit: u64) -> SelectStatement {
         let rights = |service: Expr| {
             own_people_facts(
                 viewer,
@@ -663,15 +871,29 @@ impl Plan {
                 services_of_offices,
             )
         };
-        let mut union = self.enrolments();
-        union.union(UnionType::All, self.sessions());
-        union.union(UnionType::All, self.grants(viewer));
-        union.union(UnionType::All, self.facts(&rights(col("k", "service_id"))));
-        if self.people {
-            union.union(
-                UnionType::All,
-                self.people(&rights(col("pe", person::Column::ServiceId))),
-            );
+        let m = self.measures;
+        let mut branches: Vec<SelectStatement> = Vec::new();
+        branches.extend(self.runs(viewer));
+        if m.services {
+            branches.push(self.entities("services"));
+        }
+        if m.municipalities {
+            branches.push(self.entities("municipalities"));
+        }
+        branches.extend(self.facts(&rights(col("k", "service_id"))));
+        if m.people {
+            branches.push(self.people(&rights(col("pe", person::Column::ServiceId))));
+        }
+        let mut branches = branches.into_iter();
+        let mut union = branches.next().unwrap_or_else(|| {
+            // Nothing selected and no grouping: the one national row of
+            // zeros.
+            let mut q = Query::select();
+            Self::measures(&mut q, Vec::new());
+            q
+        });
+        for branch in branches {
+            union.union(UnionType::All, branch);
         }
 
         let mut q = Query::select();
@@ -686,18 +908,18 @@ impl Plan {
             q.add_group_by([col("u", d.key())]);
         }
         q.limit(limit);
-        q.with(WithClause::new().cte(area_cte()).to_owned())
+        q
     }
 }
 
 /// The services covering a municipality in a county of the given funder
-/// offices, from the area table of the statement.
+/// offices.
 fn services_of_offices(offices: &[Uuid]) -> SelectStatement {
     Query::select()
-        .column(Alias::new("service_id"))
-        .from(Alias::new(AREA))
+        .column(service_area::Column::ServiceId)
+        .from(service_area::Entity)
         .and_where(
-            Expr::col(Alias::new("county_id")).in_subquery(
+            Expr::col(service_area::Column::CountyId).in_subquery(
                 Query::select()
                     .column(funder_office_county::Column::CountyId)
                     .from(funder_office_county::Entity)
@@ -711,118 +933,15 @@ fn services_of_offices(offices: &[Uuid]) -> SelectStatement {
         .to_owned()
 }
 
-/// Pairs (`from_id`, `current_id`): every municipality that is current or
-/// became part of a current one within [`HISTORY_DEPTH`] steps, with the
-/// current municipality it is part of today (several for one that was
-/// split).
-fn current_municipalities() -> SelectStatement {
-    let level = |depth: usize| -> SelectStatement {
-        let mut q = Query::select();
-        if depth == 0 {
-            q.expr_as(col("m", municipality::Column::Id), Alias::new("from_id"))
-                .from_as(municipality::Entity, Alias::new("m"));
-        } else {
-            q.expr_as(
-                col("h1", municipality_successor::Column::MunicipalityId),
-                Alias::new("from_id"),
-            )
-            .from_as(municipality_successor::Entity, Alias::new("h1"));
-            for step in 2..=depth {
-                let (prev, this) = (format!("h{}", step - 1), format!("h{step}"));
-                q.join_as(
-                    JoinType::InnerJoin,
-                    municipality_successor::Entity,
-                    Alias::new(&this),
-                    Expr::col((
-                        Alias::new(&this),
-                        municipality_successor::Column::MunicipalityId,
-                    ))
-                    .equals((
-                        Alias::new(&prev),
-                        municipality_successor::Column::SuccessorId,
-                    )),
-                );
-            }
-            q.join_as(
-                JoinType::InnerJoin,
-                municipality::Entity,
-                Alias::new("m"),
-                col("m", municipality::Column::Id).equals((
-                    Alias::new(format!("h{depth}")),
-                    municipality_successor::Column::SuccessorId,
-                )),
-            );
-        }
-        q.expr_as(col("m", municipality::Column::Id), Alias::new("current_id"))
-            .and_where(col("m", municipality::Column::ValidTo).is_null());
-        q
-    };
-    let mut q = level(0);
-    for depth in 1..=HISTORY_DEPTH {
-        q.union(UnionType::Distinct, level(depth));
-    }
-    q
-}
-
-/// The common table `stats_area` (`service_id`, `municipality_id`,
-/// `county_id`): each service with the current municipalities it covers
-/// (registered coverage and host municipality) and their counties.
-fn area_cte() -> CommonTableExpression {
-    let mut covered = Query::select();
-    covered
-        .column(service_municipality::Column::ServiceId)
-        .column(service_municipality::Column::MunicipalityId)
-        .from(service_municipality::Entity);
-    covered.union(
-        UnionType::Distinct,
-        Query::select()
-            .expr_as(Expr::col(service::Column::Id), Alias::new("service_id"))
-            .expr_as(
-                Expr::col(service::Column::HostMunicipalityId),
-                Alias::new("municipality_id"),
-            )
-            .from(service::Entity)
-            .and_where(Expr::col(service::Column::HostMunicipalityId).is_not_null())
-            .to_owned(),
-    );
-    let q = Query::select()
-        .distinct()
-        .expr_as(col("c", "service_id"), Alias::new("service_id"))
-        .expr_as(col("cur", "current_id"), Alias::new("municipality_id"))
-        .expr_as(
-            col("m", municipality::Column::CountyId),
-            Alias::new("county_id"),
-        )
-        .from_subquery(covered, Alias::new("c"))
-        .join_subquery(
-            JoinType::InnerJoin,
-            current_municipalities(),
-            Alias::new("cur"),
-            col("cur", "from_id").equals((Alias::new("c"), Alias::new("municipality_id"))),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            municipality::Entity,
-            Alias::new("m"),
-            col("m", municipality::Column::Id)
-                .equals((Alias::new("cur"), Alias::new("current_id"))),
-        )
-        .to_owned();
-    CommonTableExpression::new()
-        .query(q)
-        .table_name(Alias::new(AREA))
-        .to_owned()
-}
-
 /// The coverage statement: per current county, its current municipalities
 /// and their population, and those reached (covered by a service enrolled
 /// in a matching run) with theirs. `runs` narrows the runs (conditions on
 /// `r`).
-pub fn coverage_statement(runs: Condition) -> WithQuery {
+pub fn coverage_statement(runs: Condition) -> SelectStatement {
     let reached = Query::select()
         .distinct()
         .expr_as(col("a", "municipality_id"), Alias::new("municipality_id"))
-        .from_as(Alias::new(AREA), Alias::new("a"))
+        .from_as(service_area::Entity, Alias::new("a"))
         .join_as(
             JoinType::InnerJoin,
             enrolment::Entity,
@@ -840,7 +959,7 @@ pub fn coverage_statement(runs: Condition) -> WithQuery {
         .to_owned();
     let population = || Func::coalesce([col("m", municipality::Column::Population), zero()]);
     let is_reached = || col("rm", "municipality_id").is_not_null();
-    let q = Query::select()
+    Query::select()
         .expr_as(
             col("m", municipality::Column::CountyId),
             Alias::new("county_id"),
@@ -884,8 +1003,7 @@ pub fn coverage_statement(runs: Condition) -> WithQuery {
             col("c", entity::county::Column::Number),
         ])
         .order_by(Alias::new("county_number"), sea_orm::Order::Asc)
-        .to_owned();
-    q.with(WithClause::new().cte(area_cte()).to_owned())
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -897,7 +1015,7 @@ mod tests {
         Plan {
             dims,
             filter: Filter::default(),
-            people: true,
+            measures: Measures::ALL,
         }
     }
 
@@ -909,10 +1027,12 @@ mod tests {
             q.to_string(SqliteQueryBuilder),
             q.to_string(PostgresQueryBuilder),
         ] {
-            assert!(sql.starts_with("WITH \"stats_area\""), "{sql}");
-            assert_eq!(sql.matches("UNION ALL").count(), 4, "{sql}");
+            assert!(sql.contains("\"service_area\""), "{sql}");
+            // Runs, services, municipalities, facts, people; the two
+            // counts per session kind list the kinds with UNION ALL too.
+            let kinds = SessionKind::ALL.len() - 1;
+            assert_eq!(sql.matches("UNION ALL").count(), 4 + 2 * kinds, "{sql}");
             assert!(sql.contains("stats_run_service_kind"), "{sql}");
-            assert!(sql.contains("COUNT(DISTINCT"), "{sql}");
             assert!(sql.contains("LIMIT"), "{sql}");
         }
     }
@@ -920,14 +1040,14 @@ mod tests {
     #[test]
     fn facts_come_from_the_tallies_and_people_only_when_asked() {
         let mut p = plan(vec![Dim::Year, Dim::SessionKind]);
-        p.people = false;
+        p.measures.people = false;
         let sql = p
             .statement(&Viewer::anonymous(), 10)
             .to_string(PostgresQueryBuilder);
         assert!(sql.contains("\"stats_run_service_kind\""), "{sql}");
         assert!(!sql.contains("\"participation\""), "{sql}");
         assert!(!sql.contains("\"attendance\""), "{sql}");
-        p.people = true;
+        p.measures.people = true;
         let sql = p
             .statement(&Viewer::anonymous(), 10)
             .to_string(PostgresQueryBuilder);
@@ -939,5 +1059,53 @@ mod tests {
         let q = plan(vec![]).statement(&Viewer::anonymous(), 10);
         let sql = q.to_string(PostgresQueryBuilder);
         assert!(!sql.contains("\"k_"), "{sql}");
+    }
+
+    #[test]
+    fn only_selected_measures_are_computed_but_the_rows_stay() {
+        let mut p = plan(vec![Dim::SessionKind, Dim::Year]);
+        p.measures = Measures {
+            runs: false,
+            sessions: true,
+            services: false,
+            municipalities: false,
+            granted: false,
+            facts: true,
+            people: false,
+        };
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        // No distinct counts, no grants, no enrolled services; the runs
+        // still give their group keys.
+        assert!(!sql.contains("COUNT(DISTINCT"), "{sql}");
+        assert!(!sql.contains("\"funding_grant\""), "{sql}");
+        assert!(!sql.contains("\"enrolment\""), "{sql}");
+        assert_eq!(
+            sql.matches("FROM \"programme_run\" AS \"r\"").count(),
+            1,
+            "{sql}"
+        );
+
+        // Runs alone, nationally: one branch without enrolments or tallies.
+        let mut p = plan(vec![]);
+        p.measures = Measures {
+            runs: true,
+            ..Measures::default()
+        };
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(SqliteQueryBuilder);
+        assert!(!sql.contains("UNION"), "{sql}");
+        assert!(!sql.contains("stats_run"), "{sql}");
+        assert!(sql.contains("COUNT(*)"), "{sql}");
+
+        // Nothing at all: still one row of zeros.
+        let mut p = plan(vec![]);
+        p.measures = Measures::default();
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(SqliteQueryBuilder);
+        assert!(!sql.contains("UNION"), "{sql}");
     }
 }
