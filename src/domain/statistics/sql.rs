@@ -287,17 +287,33 @@ impl Plan {
         );
     }
 
-    /// Joins `s`, the service whose id is `service`, and its area when the
-    /// area is used (people facts: the person's service).
+    /// Whether the service's own row (`s`) is needed: for its kind, or to
+    /// filter by one service. The area joins on the service id directly.
+    fn uses_service_row(&self) -> bool {
+        self.grouped(Dim::ServiceKind)
+            || self.filter.service_kind.is_some()
+            || self.filter.service.is_some()
+    }
+
+    /// Joins `s`, the service whose id is `service`, when its row is
+    /// needed, and its area when the area is used (people facts: the
+    /// person's service).
     fn join_service(&self, q: &mut SelectStatement, service: Expr) {
-        q.join_as(
-            JoinType::InnerJoin,
-            service::Entity,
-            Alias::new("s"),
-            col("s", service::Column::Id).eq(service),
-        );
+        self.join_service_as(q, JoinType::InnerJoin, service);
+    }
+
+    /// [`Self::join_service`] with the given join type for `s`.
+    fn join_service_as(&self, q: &mut SelectStatement, join: JoinType, service: Expr) {
+        if self.uses_service_row() {
+            q.join_as(
+                join,
+                service::Entity,
+                Alias::new("s"),
+                col("s", service::Column::Id).eq(service.clone()),
+            );
+        }
         if self.uses_area() {
-            self.join_area(q, col("s", service::Column::Id));
+            self.join_area(q, service);
         }
     }
 
@@ -397,24 +413,17 @@ impl Plan {
             .collect()
     }
 
-    /// Joins the enrolments `e` of run `r` and their services `s` with
-    /// `join`, and the services' area `a` (left) when the area is used.
+    /// Joins the enrolments `e` of run `r` and their services `s` (when the
+    /// service's row is needed) with `join`, and the services' area `a`
+    /// (left) when the area is used.
     fn join_enrolments(&self, q: &mut SelectStatement, join: JoinType) {
         q.join_as(
             join,
             enrolment::Entity,
             Alias::new("e"),
             col("e", enrolment::Column::RunId).equals((Alias::new("r"), programme_run::Column::Id)),
-        )
-        .join_as(
-            join,
-            service::Entity,
-            Alias::new("s"),
-            col("s", service::Column::Id).equals((Alias::new("e"), enrolment::Column::ServiceId)),
         );
-        if self.uses_area() {
-            self.join_area(q, col("s", service::Column::Id));
-        }
+        self.join_service_as(q, join, col("e", enrolment::Column::ServiceId));
     }
 
     /// Joins the enrolled services of run `r` (and their area) when the
@@ -559,7 +568,7 @@ impl Plan {
         self.join_enrolments(&mut base, JoinType::InnerJoin);
         if municipalities {
             if !self.uses_area() {
-                self.join_area(&mut base, col("s", service::Column::Id));
+                self.join_area(&mut base, col("e", enrolment::Column::ServiceId));
             }
             base.and_where(col("a", service_area::Column::MunicipalityId).is_not_null());
         }
