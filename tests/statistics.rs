@@ -71,6 +71,100 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::now_v7().simple())
 }
 
+// --- Fixture rows -----------------------------------------------------------------
+
+type Now = chrono::DateTime<chrono::Utc>;
+
+/// A service row.
+fn service_row(name: &str, kind: ServiceKind, host: Option<Uuid>, now: Now) -> service::Model {
+    service::Model {
+        id: Uuid::now_v7(),
+        slug: unique("stat-service"),
+        name: name.into(),
+        kind,
+        host_municipality_id: host,
+        notes: None,
+        source: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// An enrolment row.
+fn enrolment_row(
+    run_id: Uuid,
+    service_id: Uuid,
+    status: EnrolmentStatus,
+    now: Now,
+) -> enrolment::Model {
+    enrolment::Model {
+        id: Uuid::now_v7(),
+        run_id,
+        service_id,
+        status,
+        enrolled_on: None,
+        withdrawn_on: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A synthetic staff member of a service.
+fn staff_row(service_id: Uuid, name: String, now: Now) -> person::Model {
+    person::Model {
+        id: Uuid::now_v7(),
+        service_id,
+        name,
+        email: None,
+        job_title: None,
+        is_leader: false,
+        synthetic: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// An active staff participation.
+fn participation_row(
+    run_id: Uuid,
+    person_id: Uuid,
+    completed: bool,
+    now: Now,
+) -> participation::Model {
+    participation::Model {
+        id: Uuid::now_v7(),
+        person_id,
+        run_id,
+        role: ParticipationRole::Staff,
+        status: ParticipationStatus::Active,
+        synthetic: true,
+        sessions_attended: 0,
+        sessions_required: 0,
+        completed,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// An attendance record.
+fn attendance_row(session_id: Uuid, person_id: Uuid, present: bool, now: Now) -> attendance::Model {
+    attendance::Model {
+        id: Uuid::now_v7(),
+        session_id,
+        person_id,
+        present,
+        synthetic: true,
+        recorded_at: now,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 async fn fx() -> Fx {
     let app = spawn_app().await;
     let db = &app.db;
@@ -135,18 +229,8 @@ async fn fx() -> Fx {
         .unwrap();
     }
 
-    let service = |name: &str, kind: ServiceKind, host: Option<Uuid>| service::Model {
-        id: Uuid::now_v7(),
-        slug: unique("stat-service"),
-        name: name.into(),
-        kind,
-        host_municipality_id: host,
-        notes: None,
-        source: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let service =
+        |name: &str, kind: ServiceKind, host: Option<Uuid>| service_row(name, kind, host, now);
     let bo = municipality_id(&app, "0821").await;
     let hamar = municipality_id(&app, "3403").await;
     let ringsaker = municipality_id(&app, "3411").await;
@@ -226,21 +310,11 @@ async fn fx() -> Fx {
         (r1, s2, EnrolmentStatus::Enrolled),
         (r2, s2, EnrolmentStatus::Enrolled),
     ] {
-        enrolment::Model {
-            id: Uuid::now_v7(),
-            run_id,
-            service_id,
-            status,
-            enrolled_on: None,
-            withdrawn_on: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
-        .into_active_model()
-        .insert(db)
-        .await
-        .unwrap();
+        enrolment_row(run_id, service_id, status, now)
+            .into_active_model()
+            .insert(db)
+            .await
+            .unwrap();
     }
     let session = |run_id: Uuid, position: i32, kind: SessionKind| session::Model {
         id: Uuid::now_v7(),
@@ -280,18 +354,7 @@ async fn fx() -> Fx {
         .unwrap()
         .id;
 
-    let staff = |service_id: Uuid, name: String| person::Model {
-        id: Uuid::now_v7(),
-        service_id,
-        name,
-        email: None,
-        job_title: None,
-        is_leader: false,
-        synthetic: true,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let staff = |service_id: Uuid, name: String| staff_row(service_id, name, now);
     let mut a = Vec::new();
     for i in 1..=3 {
         a.push(
@@ -314,19 +377,8 @@ async fn fx() -> Fx {
                 .id,
         );
     }
-    let participate = |run_id: Uuid, person_id: Uuid, completed: bool| participation::Model {
-        id: Uuid::now_v7(),
-        person_id,
-        run_id,
-        role: ParticipationRole::Staff,
-        status: ParticipationStatus::Active,
-        synthetic: true,
-        sessions_attended: 0,
-        sessions_required: 0,
-        completed,
-        version: 1,
-        created_at: now,
-        updated_at: now,
+    let participate = |run_id: Uuid, person_id: Uuid, completed: bool| {
+        participation_row(run_id, person_id, completed, now)
     };
     let mut rows = Vec::new();
     for (i, p) in a.iter().enumerate() {
@@ -354,21 +406,11 @@ async fn fx() -> Fx {
         records.push((t2, *p, i < 7));
     }
     for (session_id, person_id, present) in records {
-        attendance::Model {
-            id: Uuid::now_v7(),
-            session_id,
-            person_id,
-            present,
-            synthetic: true,
-            recorded_at: now,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
-        .into_active_model()
-        .insert(db)
-        .await
-        .unwrap();
+        attendance_row(session_id, person_id, present, now)
+            .into_active_model()
+            .insert(db)
+            .await
+            .unwrap();
     }
     let innlandet_office = common::office_id(db, "974761645").await;
     for (run_id, granted, status) in [
@@ -1081,117 +1123,46 @@ async fn selecting_fewer_measures_gives_the_same_rows_and_figures() {
     .unwrap();
     // A service with no municipality at all, enrolled in the 2025 run: it
     // counts under no county.
-    let s4 = service::Model {
-        id: Uuid::now_v7(),
-        slug: unique("stat-service"),
-        name: "S4 uten kommune".into(),
-        kind: ServiceKind::Other,
-        host_municipality_id: None,
-        notes: None,
-        source: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
+    let s4 = service_row("S4 uten kommune", ServiceKind::Other, None, now)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    enrolment_row(r3.id, s4.id, EnrolmentStatus::Enrolled, now)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    enrolment_row(r3.id, fx.s1, EnrolmentStatus::Enrolled, now)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    let s3 = service_row(
+        "S3 psykisk helse",
+        ServiceKind::MentalHealth,
+        Some(municipality_id(&fx.app, "1804").await),
+        now,
+    )
     .into_active_model()
     .insert(db)
     .await
     .unwrap();
-    enrolment::Model {
-        id: Uuid::now_v7(),
-        run_id: r3.id,
-        service_id: s4.id,
-        status: EnrolmentStatus::Enrolled,
-        enrolled_on: None,
-        withdrawn_on: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .unwrap();
-    enrolment::Model {
-        id: Uuid::now_v7(),
-        run_id: r3.id,
-        service_id: fx.s1,
-        status: EnrolmentStatus::Enrolled,
-        enrolled_on: None,
-        withdrawn_on: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .unwrap();
-    let s3 = service::Model {
-        id: Uuid::now_v7(),
-        slug: unique("stat-service"),
-        name: "S3 psykisk helse".into(),
-        kind: ServiceKind::MentalHealth,
-        host_municipality_id: Some(municipality_id(&fx.app, "1804").await),
-        notes: None,
-        source: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .unwrap();
-    let c1 = person::Model {
-        id: Uuid::now_v7(),
-        service_id: s3.id,
-        name: "c1".into(),
-        email: None,
-        job_title: None,
-        is_leader: false,
-        synthetic: true,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .unwrap();
-    participation::Model {
-        id: Uuid::now_v7(),
-        person_id: c1.id,
-        run_id: r2.id,
-        role: ParticipationRole::Staff,
-        status: ParticipationStatus::Active,
-        synthetic: true,
-        sessions_attended: 0,
-        sessions_required: 0,
-        completed: false,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .unwrap();
-    attendance::Model {
-        id: Uuid::now_v7(),
-        session_id: t2.id,
-        person_id: c1.id,
-        present: true,
-        synthetic: true,
-        recorded_at: now,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .unwrap();
+    let c1 = staff_row(s3.id, "c1".into(), now)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    participation_row(r2.id, c1.id, false, now)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
+    attendance_row(t2.id, c1.id, true, now)
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap();
     kompetanse::domain::service::area::refresh_coverage(db)
         .await
         .unwrap();
