@@ -1375,6 +1375,107 @@ async fn totals_match_the_rows() {
     );
 }
 
+/// A completed run of `programme` for `network` in `year` with two course
+/// days, and for each of `people` (service, present at day 1, at day 2; `None`:
+/// no record) a person with those attendance records. The rows go in
+/// directly, so the run's statistics tallies (which a grant's attendance
+/// is read from) are recounted.
+async fn run_with_attendance(
+    db: &sea_orm::DatabaseConnection,
+    programme: Uuid,
+    network: Uuid,
+    year: i32,
+    people: &[(Uuid, Option<bool>, Option<bool>)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> programme_run::Model {
+    let run = programme_run::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        programme_id: Set(programme),
+        network_id: Set(Some(network)),
+        title: Set(format!("Oppmøtetest {}", Uuid::now_v7().simple())),
+        status: Set(RunStatus::Completed),
+        year: Set(Some(year)),
+        starts_on: Set(None),
+        ends_on: Set(None),
+        period: Set(None),
+        notes: Set(None),
+        source: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let mut sessions = Vec::new();
+    for i in 0..2 {
+        sessions.push(
+            session::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                run_id: Set(run.id),
+                position: Set(i + 1),
+                title: Set(format!("Fagdag {}", i + 1)),
+                kind: Set(SessionKind::CourseDay),
+                audience: Set(Audience::AllStaff),
+                date: Set(None),
+                starts_at: Set(None),
+                period: Set(None),
+                duration_minutes: Set(None),
+                place: Set(None),
+                pre_work: Set(None),
+                reported_attendance: Set(None),
+                reported_attendance_approximate: Set(false),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(db)
+            .await
+            .unwrap()
+            .id,
+        );
+    }
+    for (i, (service, first, second)) in people.iter().enumerate() {
+        let p = person::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            service_id: Set(*service),
+            name: Set(format!("Deltaker {i}")),
+            email: Set(None),
+            job_title: Set(None),
+            is_leader: Set(false),
+            synthetic: Set(true),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        for (s, present) in sessions.iter().zip([first, second]) {
+            if let Some(present) = present {
+                attendance::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    session_id: Set(*s),
+                    person_id: Set(p.id),
+                    present: Set(*present),
+                    synthetic: Set(true),
+                    recorded_at: Set(now),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(db)
+                .await
+                .unwrap();
+            }
+        }
+    }
+    kompetanse::domain::statistics::tally::refresh_run(db, run.id)
+        .await
+        .unwrap();
+    run
+}
+
 #[tokio::test]
 async fn reported_participants_are_checked_against_recorded_attendance() {
     let fx = fx().await;
@@ -1424,53 +1525,6 @@ async fn reported_participants_are_checked_against_recorded_attendance() {
         .await
         .unwrap();
     }
-    let run = programme_run::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        programme_id: Set(fx.nubu_programme),
-        network_id: Set(Some(net.id)),
-        title: Set(format!("Deltakertest {}", Uuid::now_v7().simple())),
-        status: Set(RunStatus::Completed),
-        year: Set(Some(2026)),
-        starts_on: Set(None),
-        ends_on: Set(None),
-        period: Set(None),
-        notes: Set(None),
-        source: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    let mut sessions = Vec::new();
-    for i in 0..2 {
-        sessions.push(
-            session::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                run_id: Set(run.id),
-                position: Set(i + 1),
-                title: Set(format!("Fagdag {}", i + 1)),
-                kind: Set(SessionKind::CourseDay),
-                audience: Set(Audience::AllStaff),
-                date: Set(None),
-                starts_at: Set(None),
-                period: Set(None),
-                duration_minutes: Set(None),
-                place: Set(None),
-                pre_work: Set(None),
-                reported_attendance: Set(None),
-                reported_attendance_approximate: Set(false),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(db)
-            .await
-            .unwrap()
-            .id,
-        );
-    }
     // Persons and their attendance: (service, present at session 1,
     // present at session 2).
     let people = [
@@ -1482,46 +1536,7 @@ async fn reported_participants_are_checked_against_recorded_attendance() {
         (loten, Some(true), Some(true)),      // left the network
         (stange, Some(true), Some(true)),     // not a member
     ];
-    for (i, (service, first, second)) in people.into_iter().enumerate() {
-        let p = person::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            service_id: Set(service),
-            name: Set(format!("Deltaker {i}")),
-            email: Set(None),
-            job_title: Set(None),
-            is_leader: Set(false),
-            synthetic: Set(true),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .unwrap();
-        for (s, present) in sessions.iter().zip([first, second]) {
-            if let Some(present) = present {
-                attendance::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    session_id: Set(*s),
-                    person_id: Set(p.id),
-                    present: Set(present),
-                    synthetic: Set(true),
-                    recorded_at: Set(now),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(db)
-                .await
-                .unwrap();
-            }
-        }
-    }
-    // The rows went in directly, not through the API's writes: recount the
-    // run's statistics tallies, which the grant's attendance is read from.
-    kompetanse::domain::statistics::tally::refresh_run(db, run.id)
-        .await
-        .unwrap();
+    let run = run_with_attendance(db, fx.nubu_programme, net.id, 2026, &people, now).await;
     let present = 4;
 
     let draft = json!({
@@ -1740,53 +1755,6 @@ async fn totals_count_each_service_of_the_recipient_once() {
         .await
         .unwrap();
     }
-    let run = programme_run::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        programme_id: Set(fx.nubu_programme),
-        network_id: Set(Some(net.id)),
-        title: Set(format!("Summertest {tag}")),
-        status: Set(RunStatus::Completed),
-        year: Set(Some(2037)),
-        starts_on: Set(None),
-        ends_on: Set(None),
-        period: Set(None),
-        notes: Set(None),
-        source: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    let mut sessions = Vec::new();
-    for i in 0..2 {
-        sessions.push(
-            session::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                run_id: Set(run.id),
-                position: Set(i + 1),
-                title: Set(format!("Samling {}", i + 1)),
-                kind: Set(SessionKind::CourseDay),
-                audience: Set(Audience::AllStaff),
-                date: Set(None),
-                starts_at: Set(None),
-                period: Set(None),
-                duration_minutes: Set(None),
-                place: Set(None),
-                pre_work: Set(None),
-                reported_attendance: Set(None),
-                reported_attendance_approximate: Set(false),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(db)
-            .await
-            .unwrap()
-            .id,
-        );
-    }
     // Persons: (service, present at session 1, at session 2). Distinct
     // persons present: A 2, B 1, C 1, D 4, E 1.
     let people = [
@@ -1802,44 +1770,11 @@ async fn totals_count_each_service_of_the_recipient_once() {
         ("D", None, Some(true)),
         ("E", Some(true), Some(true)),
     ];
-    for (i, (name, first, second)) in people.into_iter().enumerate() {
-        let p = person::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            service_id: Set(ids[name]),
-            name: Set(format!("Summert {i}")),
-            email: Set(None),
-            job_title: Set(None),
-            is_leader: Set(false),
-            synthetic: Set(true),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .unwrap();
-        for (s, present) in sessions.iter().zip([first, second]) {
-            if let Some(present) = present {
-                attendance::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    session_id: Set(*s),
-                    person_id: Set(p.id),
-                    present: Set(present),
-                    synthetic: Set(true),
-                    recorded_at: Set(now),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(db)
-                .await
-                .unwrap();
-            }
-        }
-    }
-    kompetanse::domain::statistics::tally::refresh_run(db, run.id)
-        .await
-        .unwrap();
+    let people: Vec<(Uuid, Option<bool>, Option<bool>)> = people
+        .into_iter()
+        .map(|(name, first, second)| (ids[name], first, second))
+        .collect();
+    let run = run_with_attendance(db, fx.nubu_programme, net.id, 2037, &people, now).await;
 
     // The grants, all of budget year 2037 (no other test uses it).
     let on_run = |recipient: (&str, String), amount: i64| {
