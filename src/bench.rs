@@ -9,79 +9,112 @@
 
 use std::time::{Duration, Instant};
 
-use entity::service;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use entity::{funder_office, service};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::{Scope, Viewer};
 use crate::config::Limits;
 use crate::graphql;
 
+/// Who asks a measured query.
+#[derive(Clone, Copy)]
+enum Asker {
+    /// No token: every people count between 1 and 4 suppressed.
+    Anonymous,
+    /// ADMIN: full rights everywhere.
+    Admin,
+    /// A county governor's office (the first by name): full rights on
+    /// the services in its counties only, so that every row is checked
+    /// against them.
+    Funder,
+}
+
 /// One measured query.
 struct Case {
     name: &'static str,
-    admin: bool,
+    asker: Asker,
     query: &'static str,
 }
 
 const CASES: &[Case] = &[
     Case {
         name: "national total (anonymous)",
-        admin: false,
+        asker: Asker::Anonymous,
         query: "{ participationStats(groupBy: []) { runs sessions services municipalities participants attendances attendanceRate completions suppressed } }",
     },
     Case {
         name: "by programme (admin)",
-        admin: true,
+        asker: Asker::Admin,
         query: "{ participationStats(groupBy: [PROGRAMME]) { programme { name } runs participants completions grantedKroner } }",
     },
     Case {
         name: "by county × year (anonymous)",
-        admin: false,
+        asker: Asker::Anonymous,
         query: "{ participationStats(groupBy: [COUNTY, YEAR]) { county { name } year runs services participants attendances completions suppressed } }",
     },
     Case {
         name: "by municipality (anonymous)",
-        admin: false,
+        asker: Asker::Anonymous,
         query: "{ participationStats(groupBy: [MUNICIPALITY]) { municipality { number } services participants suppressed } }",
     },
     Case {
         name: "by provider × service kind (admin)",
-        admin: true,
+        asker: Asker::Admin,
         query: "{ participationStats(groupBy: [PROVIDER, SERVICE_KIND]) { provider { name } serviceKind runs participants attendanceRate } }",
     },
     Case {
         name: "by network × year (admin)",
-        admin: true,
+        asker: Asker::Admin,
         query: "{ participationStats(groupBy: [NETWORK, YEAR]) { network { name } year runs participants completions } }",
     },
     Case {
         name: "by session kind × year (anonymous)",
-        admin: false,
+        asker: Asker::Anonymous,
         query: "{ participationStats(groupBy: [SESSION_KIND, YEAR]) { sessionKind year sessions participants attendances suppressed } }",
     },
     Case {
         name: "county × year, all but people (admin)",
-        admin: true,
+        asker: Asker::Admin,
         query: "{ participationStats(groupBy: [COUNTY, YEAR]) { county { name } year runs sessions services municipalities participants attendances attendanceRate completions grantedKroner suppressed } }",
     },
     Case {
         name: "session kind × year, all but people (admin)",
-        admin: true,
+        asker: Asker::Admin,
         query: "{ participationStats(groupBy: [SESSION_KIND, YEAR]) { sessionKind year runs sessions services municipalities participants attendances attendanceRate completions grantedKroner suppressed } }",
     },
     Case {
         name: "distinct people by year (anonymous)",
-        admin: false,
+        asker: Asker::Anonymous,
         query: "{ participationStats(groupBy: [YEAR]) { year participants people suppressed } }",
     },
     Case {
+        name: "county × year, all but people (funder)",
+        asker: Asker::Funder,
+        query: "{ participationStats(groupBy: [COUNTY, YEAR]) { county { name } year runs sessions services municipalities participants attendances attendanceRate completions grantedKroner suppressed } }",
+    },
+    Case {
+        name: "distinct people by county × year (funder)",
+        asker: Asker::Funder,
+        query: "{ participationStats(groupBy: [COUNTY, YEAR]) { county { name } year participants people suppressed } }",
+    },
+    Case {
+        name: "distinct people by programme (admin)",
+        asker: Asker::Admin,
+        query: "{ participationStats(groupBy: [PROGRAMME]) { programme { name } participants people } }",
+    },
+    Case {
+        name: "distinct people by session kind × year (admin)",
+        asker: Asker::Admin,
+        query: "{ participationStats(groupBy: [SESSION_KIND, YEAR]) { sessionKind year participants people } }",
+    },
+    Case {
         name: "coverage, national and per county",
-        admin: false,
+        asker: Asker::Anonymous,
         query: "{ coverage { municipalitiesReached populationReached share counties { county { name } municipalitiesReached share } } }",
     },
     Case {
         name: "grant totals by county × year (admin)",
-        admin: true,
+        asker: Asker::Admin,
         query: "{ grantTotals(groupBy: [COUNTY, YEAR]) { county { name } year grants applied granted paid kronerPerParticipant } }",
     },
 ];
@@ -109,18 +142,30 @@ pub async fn stats(
         println!("{report}");
     }
 
+    let funder_office = funder_office::Entity::find()
+        .order_by_asc(funder_office::Column::Name)
+        .one(db)
+        .await?
+        .ok_or("no funder office in the database")?
+        .id;
+
     let schema = graphql::build_schema(db.clone(), &Limits::default());
     let engine = format!("{:?}", db.get_database_backend());
     println!("\nengine: {engine}; each query warmed up once, then run {repeat} times");
     println!(
-        "{:<40} {:>6} {:>9} {:>9} {:>9}",
+        "{:<48} {:>6} {:>9} {:>9} {:>9}",
         "query", "rows", "p50 ms", "p95 ms", "max ms"
     );
     for case in CASES {
-        let viewer = if case.admin {
-            Viewer::new("bench-admin", vec![Scope::Admin])
-        } else {
-            Viewer::anonymous()
+        let viewer = match case.asker {
+            Asker::Anonymous => Viewer::anonymous(),
+            Asker::Admin => Viewer::new("bench-admin", vec![Scope::Admin]),
+            Asker::Funder => Viewer::new(
+                "bench-funder",
+                vec![Scope::Funder {
+                    funder_office_id: funder_office,
+                }],
+            ),
         };
         let mut times = Vec::with_capacity(repeat);
         let mut rows = 0;
@@ -144,7 +189,7 @@ pub async fn stats(
         }
         times.sort();
         println!(
-            "{:<40} {:>6} {:>9.1} {:>9.1} {:>9.1}",
+            "{:<48} {:>6} {:>9.1} {:>9.1} {:>9.1}",
             case.name,
             rows,
             ms(percentile(&times, 50)),

@@ -29,15 +29,16 @@
 //!   (see [`super::tally`]), so that a request sums tally rows instead of
 //!   joining every attendance record;
 //! - distinct people: persons signed up, each counted once, from the
-//!   participations themselves.
+//!   participations themselves (`COUNT(DISTINCT …)` per group).
 //!
-//! Joins that fan out (a service covering several municipalities, a
-//! programme with several providers) are undone before counting: rows are
-//! first made distinct per group key and counted thing (`SELECT DISTINCT`
-//! or `GROUP BY`, which PostgreSQL hashes where `COUNT(DISTINCT …)` would
-//! sort), then counted or summed. Every people count is taken twice: in
-//! full and over the facts the viewer has full rights to (see
-//! [`crate::auth::policy::statistics`]).
+//! A service's area is joined by county alone unless municipalities are
+//! grouped, filtered or counted, so that it repeats no row within a group.
+//! Joins that still fan out (a run enrolling several services of a group)
+//! are undone before counting: rows are first made distinct per group key
+//! and counted thing (`SELECT DISTINCT`, which PostgreSQL hashes where
+//! `COUNT(DISTINCT …)` would sort many small groups), then counted or
+//! summed. Every people count is taken twice: in full and over the facts
+//! the viewer has full rights to (see [`crate::auth::policy::statistics`]).
 
 use entity::attendance;
 use entity::enums::{GrantStatus, RunStatus, ServiceKind, SessionKind};
@@ -276,15 +277,37 @@ impl Plan {
         }
     }
 
-    /// Joins `a` (the current municipalities of the service whose id is
-    /// `service`).
-    fn join_area(&self, q: &mut SelectStatement, service: Expr) {
-        q.join_as(
-            JoinType::LeftJoin,
-            service_area::Entity,
-            Alias::new("a"),
-            col("a", service_area::Column::ServiceId).eq(service),
-        );
+    /// Whether the area is needed down to the municipality (grouped or
+    /// filtered by one); otherwise its counties are enough.
+    fn uses_municipality(&self) -> bool {
+        self.grouped(Dim::Municipality) || self.filter.municipality.is_some()
+    }
+
+    /// Joins `a`, the area of the service whose id is `service`: its
+    /// current municipalities with their counties when `municipalities`
+    /// (or the plan uses them), else only its distinct counties, so that a
+    /// service covering five municipalities of one county is one row, not
+    /// five, before anything is made distinct or counted.
+    fn join_area(&self, q: &mut SelectStatement, service: Expr, municipalities: bool) {
+        let on = col("a", service_area::Column::ServiceId).eq(service);
+        if municipalities || self.uses_municipality() {
+            q.join_as(
+                JoinType::LeftJoin,
+                service_area::Entity,
+                Alias::new("a"),
+                on,
+            );
+        } else {
+            let counties = Query::select()
+                .distinct()
+                .columns([
+                    service_area::Column::ServiceId,
+                    service_area::Column::CountyId,
+                ])
+                .from(service_area::Entity)
+                .to_owned();
+            q.join_subquery(JoinType::LeftJoin, counties, Alias::new("a"), on);
+        }
     }
 
     /// Whether the service's own row (`s`) is needed: for its kind, or to
@@ -299,11 +322,18 @@ impl Plan {
     /// needed, and its area when the area is used (people facts: the
     /// person's service).
     fn join_service(&self, q: &mut SelectStatement, service: Expr) {
-        self.join_service_as(q, JoinType::InnerJoin, service);
+        self.join_service_as(q, JoinType::InnerJoin, service, false);
     }
 
-    /// [`Self::join_service`] with the given join type for `s`.
-    fn join_service_as(&self, q: &mut SelectStatement, join: JoinType, service: Expr) {
+    /// [`Self::join_service`] with the given join type for `s`, and the
+    /// area down to its municipalities when `municipalities`.
+    fn join_service_as(
+        &self,
+        q: &mut SelectStatement,
+        join: JoinType,
+        service: Expr,
+        municipalities: bool,
+    ) {
         if self.uses_service_row() {
             q.join_as(
                 join,
@@ -313,7 +343,7 @@ impl Plan {
             );
         }
         if self.uses_area() {
-            self.join_area(q, service);
+            self.join_area(q, service, municipalities);
         }
     }
 
@@ -415,22 +445,28 @@ impl Plan {
 
     /// Joins the enrolments `e` of run `r` and their services `s` (when the
     /// service's row is needed) with `join`, and the services' area `a`
-    /// (left) when the area is used.
-    fn join_enrolments(&self, q: &mut SelectStatement, join: JoinType) {
+    /// (left) when the area is used, down to its municipalities when
+    /// `municipalities`.
+    fn join_enrolments(&self, q: &mut SelectStatement, join: JoinType, municipalities: bool) {
         q.join_as(
             join,
             enrolment::Entity,
             Alias::new("e"),
             col("e", enrolment::Column::RunId).equals((Alias::new("r"), programme_run::Column::Id)),
         );
-        self.join_service_as(q, join, col("e", enrolment::Column::ServiceId));
+        self.join_service_as(
+            q,
+            join,
+            col("e", enrolment::Column::ServiceId),
+            municipalities,
+        );
     }
 
     /// Joins the enrolled services of run `r` (and their area) when the
     /// service side is needed.
     fn join_enrolled_services(&self, q: &mut SelectStatement) {
         if self.uses_service() {
-            self.join_enrolments(q, JoinType::LeftJoin);
+            self.join_enrolments(q, JoinType::LeftJoin, false);
         }
     }
 
@@ -565,10 +601,10 @@ impl Plan {
         self.join_provider(&mut base);
         // Only enrolled services count; a service without an area counts
         // under no county, but has no municipality to count.
-        self.join_enrolments(&mut base, JoinType::InnerJoin);
+        self.join_enrolments(&mut base, JoinType::InnerJoin, municipalities);
         if municipalities {
             if !self.uses_area() {
-                self.join_area(&mut base, col("e", enrolment::Column::ServiceId));
+                self.join_area(&mut base, col("e", enrolment::Column::ServiceId), true);
             }
             base.and_where(col("a", service_area::Column::MunicipalityId).is_not_null());
         }
@@ -759,12 +795,11 @@ impl Plan {
             self.group_keys(&mut q);
             return Some(q);
         }
+        // No join repeats a tally row within a group, so each row counts
+        // as it is: a programme's providers are distinct, and so are the
+        // area rows of a service, by municipality, or by county alone when
+        // municipalities are not used (see [`Self::join_area`]).
         let mut inner = Query::select();
-        // Only joins that fan out (providers, areas) can repeat a tally row
-        // within a group; without them each row counts as it is.
-        if self.grouped(Dim::Provider) || self.uses_area() {
-            inner.distinct();
-        }
         self.select_keys(&mut inner);
         inner
             .expr_as(col("k", "run_id"), Alias::new("u_run"))
@@ -798,7 +833,6 @@ impl Plan {
     /// grouping or filter need it).
     fn people(&self, rights: &FactRights) -> SelectStatement {
         let mut q = Query::select();
-        self.select_keys(&mut q);
         q.from_as(participation::Entity, Alias::new("pa")).join_as(
             JoinType::InnerJoin,
             programme_run::Entity,
@@ -849,25 +883,29 @@ impl Plan {
             );
         }
         self.filters(&mut q);
-        // Each person once per group (a hash where COUNT(DISTINCT …) would
-        // sort), counted as the viewer's own when one of their rows is.
-        q.expr_as(col("pa", participation::Column::PersonId), Alias::new("u"))
-            .expr_as(Func::max(Self::own_flag(rights)), Alias::new("own"));
-        self.group_keys(&mut q);
-        q.add_group_by([col("pa", participation::Column::PersonId)]);
-
-        let mut outer = Query::select();
-        self.outer_keys(&mut outer, "x");
-        outer.from_subquery(q, Alias::new("x"));
+        // Each person once per group, and once more when one of their
+        // rows is within the viewer's rights. `COUNT(DISTINCT …)` sorts
+        // each group's persons, which both engines do faster here than
+        // hashing every (group, person) pair first (few, large groups).
+        let person = || col("pa", participation::Column::PersonId);
+        let own: Expr = match rights {
+            FactRights::All => Func::count_distinct(person()).into(),
+            FactRights::Nothing => zero(),
+            FactRights::Some(cond) => {
+                Func::count_distinct(Expr::case(cond.clone(), person()).finally(Expr::null()))
+                    .into()
+            }
+        };
+        self.select_keys(&mut q);
         Self::measures(
-            &mut outer,
+            &mut q,
             vec![
-                ("people", Func::count(Expr::cust("*")).into()),
-                ("people_own", sum(col("x", "own"))),
+                ("people", Func::count_distinct(person()).into()),
+                ("people_own", own),
             ],
         );
-        self.group_outer_keys(&mut outer, "x");
-        outer
+        self.group_keys(&mut q);
+        q
     }
 
     /// The one statement of the request: at most `limit` rows.
