@@ -11,12 +11,29 @@ use sea_orm::{
 
 use crate::config::Settings;
 
-/// Opens the connection pool named by the settings.
+/// Opens the connection pool named by the settings, for serving requests
+/// (see [`connect_url`]).
 ///
 /// SQLite runs in WAL mode with a busy timeout so that readers and the one
 /// writer do not block each other; foreign keys are enforced on both engines.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_url(settings, &settings.database_url).await
+}
+
+/// Opens the connection pool named by the settings for the maintenance
+/// commands (migrate, seed, bench): like [`connect`], but without a time
+/// limit on statements, since loading a large synthetic dataset runs
+/// statements far longer than any request.
+pub async fn connect_maintenance(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    open(settings, &settings.database_url, None).await
+}
+
+/// The longest one statement of a request may run on PostgreSQL: the
+/// request time limit. The server stops waiting for a request then
+/// (`LIMIT_EXCEEDED`); without this limit the database would go on
+/// computing the answer that nobody waits for.
+pub fn statement_timeout(settings: &Settings) -> Duration {
+    Duration::from_secs(settings.http.request_timeout_secs)
 }
 
 /// The longest a statement waits for a pooled connection (opening a new
@@ -39,9 +56,22 @@ pub fn acquire_timeout(settings: &Settings) -> Duration {
 /// the database was down is dropped and replaced instead of failing a
 /// request; a connection that cannot be made is retried until the acquire
 /// timeout. Idle connections close after ten minutes and every connection
-/// is replaced after thirty.
+/// is replaced after thirty. On PostgreSQL a statement that runs longer
+/// than [`statement_timeout`] is stopped by the database (SQLite has no
+/// such limit).
 pub async fn connect_url(settings: &Settings, url: &str) -> Result<DatabaseConnection, DbErr> {
+    open(settings, url, Some(statement_timeout(settings))).await
+}
+
+/// Opens a pool on `url`, with a limit on each statement or none.
+async fn open(
+    settings: &Settings,
+    url: &str,
+    statement_limit: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
     let acquire_timeout = acquire_timeout(settings);
+    // PostgreSQL reads 0 as no limit.
+    let statement_limit = format!("{}ms", statement_limit.unwrap_or_default().as_millis());
     let mut opts = ConnectOptions::new(url.trim().to_owned());
     opts.max_connections(settings.db_max_connections)
         .min_connections(1)
@@ -62,7 +92,13 @@ pub async fn connect_url(settings: &Settings, url: &str) -> Result<DatabaseConne
         // The API's statements are short: PostgreSQL's JIT compiler costs
         // more (about 100 ms on a grouped statistic) than it saves, and the
         // statistics' sorts and hashes fit in memory with 16 MB.
-        .map_sqlx_postgres_opts(|o| o.options([("jit", "off"), ("work_mem", "16MB")]));
+        .map_sqlx_postgres_opts(move |o| {
+            o.options([
+                ("jit", "off"),
+                ("work_mem", "16MB"),
+                ("statement_timeout", statement_limit.as_str()),
+            ])
+        });
     let db = Database::connect(opts).await?;
     Ok(db)
 }
@@ -76,6 +112,10 @@ const MIGRATION_LOCK: i64 = 0x6b6f_6d70_6574; // "kompet"
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
         let txn = db.begin().await?;
+        // A migration may rewrite large tables: no statement limit here,
+        // even on a pool made for serving requests.
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await?;
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             .await?;
         Migrator::up(&txn, None).await?;

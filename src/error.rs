@@ -78,6 +78,8 @@ impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         if is_unavailable(&err) {
             unavailable(std::sync::Arc::new(err))
+        } else if is_cancelled(&err) {
+            cancelled()
         } else {
             Self::Internal(std::sync::Arc::new(err))
         }
@@ -88,6 +90,8 @@ impl From<std::sync::Arc<sea_orm::DbErr>> for ApiError {
     fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
         if is_unavailable(&err) {
             unavailable(std::sync::Arc::new(SharedDbErr(err)))
+        } else if is_cancelled(&err) {
+            cancelled()
         } else {
             Self::Internal(std::sync::Arc::new(SharedDbErr(err)))
         }
@@ -99,6 +103,30 @@ impl From<std::sync::Arc<sea_orm::DbErr>> for ApiError {
 fn unavailable(cause: std::sync::Arc<dyn std::error::Error + Send + Sync>) -> ApiError {
     tracing::warn!(error = %cause, "database unavailable");
     ApiError::ServiceUnavailable(cause)
+}
+
+/// A LIMIT_EXCEEDED error for a statement the database stopped, logged
+/// here without the statement (which may carry personal data).
+fn cancelled() -> ApiError {
+    tracing::warn!("database statement stopped at the statement time limit");
+    ApiError::LimitExceeded(
+        "the request took too long and was cut off in the database; narrow it (a filter, fewer \
+         groups or measures) and try again"
+            .into(),
+    )
+}
+
+/// Whether the database stopped the statement (PostgreSQL's SQLSTATE
+/// 57014, `query_canceled`: the statement time limit that the server's
+/// connections set, see [`crate::db::statement_timeout`]).
+pub fn is_cancelled(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(&**e, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+        }
+        _ => false,
+    }
 }
 
 /// Whether a database error means that the database cannot be reached

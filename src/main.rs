@@ -34,7 +34,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Migrate { reset } => {
             settings.validate()?;
-            let conn = db::connect(&settings).await?;
+            let conn = db::connect_maintenance(&settings).await?;
             if reset {
                 db::reset(&conn).await?;
                 println!("all migrations reverted");
@@ -49,7 +49,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     .map_err(|e| format!("--synthetic: {e}"))?;
             }
             settings.validate()?;
-            let conn = db::connect(&settings).await?;
+            let conn = db::connect_maintenance(&settings).await?;
             db::migrate(&conn).await?;
             if let Some(scale) = synthetic {
                 let report = domain::seed::seed_synthetic(&conn, scale, seed).await?;
@@ -68,13 +68,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             repeat,
         }) => {
             settings.validate()?;
-            let conn = db::connect(&settings).await?;
+            let conn = db::connect_maintenance(&settings).await?;
             db::migrate(&conn).await?;
             kompetanse::bench::stats(&conn, scale, seed, repeat as usize).await?;
         }
         Command::Token(args) => {
             settings.validate()?;
-            let conn = db::connect(&settings).await?;
+            let conn = db::connect_maintenance(&settings).await?;
             db::migrate(&conn).await?;
             domain::seed::seed_if_empty(&conn).await?;
             let role = match args.role {

@@ -314,3 +314,66 @@ async fn the_shutdown_handle_stops_the_server() {
         .expect("run");
     assert!(refused(server.addr).await);
 }
+
+/// On PostgreSQL: a statement of a request that runs past the request
+/// time limit is stopped by the database itself (not left running for an
+/// answer nobody waits for), and reported as LIMIT_EXCEEDED without the
+/// statement; migrations and the maintenance commands' pool have no
+/// limit.
+#[tokio::test]
+async fn a_statement_past_the_request_limit_is_stopped_in_the_database() {
+    use sea_orm::ConnectionTrait;
+    if !on_postgres() {
+        return skip("a_statement_past_the_request_limit_is_stopped_in_the_database");
+    }
+    let mut settings = test_settings();
+    settings.http.request_timeout_secs = 1;
+    let db = kompetanse::db::connect(&settings).await.expect("connect");
+    let limit = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SHOW statement_timeout",
+        ))
+        .await
+        .expect("show")
+        .expect("a row")
+        .try_get_by_index::<String>(0)
+        .expect("text");
+    assert_eq!(limit, "1s");
+
+    let started = Instant::now();
+    let err = db
+        .execute_unprepared("SELECT pg_sleep(5)")
+        .await
+        .expect_err("stopped at the limit");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+    assert!(kompetanse::error::is_cancelled(&err), "{err}");
+    let api = kompetanse::error::ApiError::from(err);
+    assert_eq!(api.code(), kompetanse::error::codes::LIMIT_EXCEEDED);
+    assert!(!api.to_string().contains("pg_sleep"), "{api}");
+
+    // Migrating through the same pool works (its transaction lifts the
+    // limit first).
+    kompetanse::db::migrate(&db).await.expect("migrate");
+    db.close().await.ok();
+
+    let maintenance = kompetanse::db::connect_maintenance(&settings)
+        .await
+        .expect("connect");
+    let limit = maintenance
+        .query_one_raw(sea_orm::Statement::from_string(
+            maintenance.get_database_backend(),
+            "SHOW statement_timeout",
+        ))
+        .await
+        .expect("show")
+        .expect("a row")
+        .try_get_by_index::<String>(0)
+        .expect("text");
+    assert_eq!(limit, "0");
+    maintenance.close().await.ok();
+}
