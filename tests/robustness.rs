@@ -329,17 +329,7 @@ async fn a_statement_past_the_request_limit_is_stopped_in_the_database() {
     let mut settings = test_settings();
     settings.http.request_timeout_secs = 1;
     let db = kompetanse::db::connect(&settings).await.expect("connect");
-    let limit = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SHOW statement_timeout",
-        ))
-        .await
-        .expect("show")
-        .expect("a row")
-        .try_get_by_index::<String>(0)
-        .expect("text");
-    assert_eq!(limit, "1s");
+    assert_eq!(statement_limit(&db).await, "1s");
 
     let started = Instant::now();
     let err = db
@@ -364,16 +354,20 @@ async fn a_statement_past_the_request_limit_is_stopped_in_the_database() {
     let maintenance = kompetanse::db::connect_maintenance(&settings)
         .await
         .expect("connect");
-    let limit = maintenance
-        .query_one_raw(sea_orm::Statement::from_string(
-            maintenance.get_database_backend(),
-            "SHOW statement_timeout",
-        ))
-        .await
-        .expect("show")
-        .expect("a row")
-        .try_get_by_index::<String>(0)
-        .expect("text");
-    assert_eq!(limit, "0");
+    assert_eq!(statement_limit(&maintenance).await, "0");
     maintenance.close().await.ok();
+}
+
+/// The `statement_timeout` of a pool's connections, as PostgreSQL shows it.
+async fn statement_limit(db: &sea_orm::DatabaseConnection) -> String {
+    use sea_orm::ConnectionTrait;
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SHOW statement_timeout",
+    ))
+    .await
+    .expect("show")
+    .expect("a row")
+    .try_get_by_index::<String>(0)
+    .expect("text")
 }
