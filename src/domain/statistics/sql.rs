@@ -1102,6 +1102,34 @@ mod tests {
     }
 
     #[test]
+    fn areas_are_joined_by_county_unless_municipalities_are_used() {
+        let full = "\"service_area\" AS \"a\"";
+        let mut p = plan(vec![Dim::County, Dim::Year]);
+        p.measures.municipalities = false;
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(!sql.contains(full), "{sql}");
+        assert!(
+            sql.contains("SELECT DISTINCT \"service_id\", \"county_id\" FROM \"service_area\""),
+            "{sql}"
+        );
+        // Counting municipalities needs them, in that branch only.
+        p.measures.municipalities = true;
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        assert_eq!(sql.matches(full).count(), 1, "{sql}");
+        // Grouped or filtered by municipality, every branch needs them.
+        let mut p = plan(vec![Dim::County]);
+        p.filter.municipality = Some(Uuid::nil());
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(!sql.contains("SELECT DISTINCT \"service_id\""), "{sql}");
+    }
+
+    #[test]
     fn no_grouping_has_no_group_by_in_the_outer_query() {
         let q = plan(vec![]).statement(&Viewer::anonymous(), 10);
         let sql = q.to_string(PostgresQueryBuilder);
