@@ -180,7 +180,8 @@ pub struct HttpSettings {
     pub max_body_bytes: u64,
 
     /// Longest a GraphQL execution may run, in seconds; a longer one is cut
-    /// off with 503.
+    /// off with 503. On PostgreSQL also each statement's limit
+    /// (`statement_timeout`) on the server's connections.
     #[arg(long, env = "KOMPETANSE_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub request_timeout_secs: u64,
 
