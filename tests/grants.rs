@@ -840,26 +840,14 @@ async fn input_is_checked_and_errors_name_the_field() {
 #[tokio::test]
 async fn who_may_apply_for_networks_and_municipalities() {
     let fx = fx().await;
-    let now = chrono::Utc::now();
     // A network in Innlandet coordinated by Hamar.
-    let net = network::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(format!("gr-nett-{}", Uuid::now_v7().simple())),
-        name: Set("Testnettverk for tilskudd".into()),
-        kind: Set(NetworkKind::LearningNetwork),
-        scope: Set(NetworkScope::Regional),
-        county_id: Set(Some(county_id(&fx.app, "34").await)),
-        coordinator_service_id: Set(Some(fx.hamar)),
-        description: Set(None),
-        reported_member_count: Set(None),
-        source: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&fx.app.db)
-    .await
-    .unwrap();
+    let net = insert_network(
+        &fx,
+        format!("gr-nett-{}", Uuid::now_v7().simple()),
+        "Testnettverk for tilskudd".into(),
+        Some(fx.hamar),
+    )
+    .await;
     let draft = json!({
         "recipientNetwork": gid("Network", net.id),
         "purpose": "Nettverkssamlinger",
@@ -1375,6 +1363,59 @@ async fn totals_match_the_rows() {
     );
 }
 
+/// A regional learning network in Innlandet (county 34) named `name`,
+/// with a unique slug from `slug`, coordinated by `coordinator`.
+async fn insert_network(
+    fx: &Fx,
+    slug: String,
+    name: String,
+    coordinator: Option<Uuid>,
+) -> network::Model {
+    let now = chrono::Utc::now();
+    network::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(name),
+        kind: Set(NetworkKind::LearningNetwork),
+        scope: Set(NetworkScope::Regional),
+        county_id: Set(Some(county_id(&fx.app, "34").await)),
+        coordinator_service_id: Set(coordinator),
+        description: Set(None),
+        reported_member_count: Set(None),
+        source: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&fx.app.db)
+    .await
+    .unwrap()
+}
+
+/// A membership of `service` in `network` from `joined` to `left`.
+async fn insert_member(
+    db: &sea_orm::DatabaseConnection,
+    network: Uuid,
+    service: Uuid,
+    joined: Option<chrono::NaiveDate>,
+    left: Option<chrono::NaiveDate>,
+) {
+    let now = chrono::Utc::now();
+    network_member::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        network_id: Set(network),
+        service_id: Set(service),
+        joined_on: Set(joined),
+        left_on: Set(left),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
 /// A completed run of `programme` for `network` in `year` with two course
 /// days, and for each of `people` (service, present at day 1, at day 2; `None`:
 /// no record) a person with those attendance records. The rows go in
@@ -1485,24 +1526,13 @@ async fn reported_participants_are_checked_against_recorded_attendance() {
     let stange = common::service_id(db, "stange-barneverntjeneste").await;
     // A network coordinated by Hamar: Hamar and Elverum are members, Løten
     // has left; Stange is not a member.
-    let net = network::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(format!("gr-deltakere-{}", Uuid::now_v7().simple())),
-        name: Set("Nettverk for deltakertest".into()),
-        kind: Set(NetworkKind::LearningNetwork),
-        scope: Set(NetworkScope::Regional),
-        county_id: Set(Some(county_id(&fx.app, "34").await)),
-        coordinator_service_id: Set(Some(fx.hamar)),
-        description: Set(None),
-        reported_member_count: Set(None),
-        source: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    let net = insert_network(
+        &fx,
+        format!("gr-deltakere-{}", Uuid::now_v7().simple()),
+        "Nettverk for deltakertest".into(),
+        Some(fx.hamar),
+    )
+    .await;
     for (service, left) in [
         (fx.hamar, None),
         (fx.elverum, None),
@@ -1511,19 +1541,7 @@ async fn reported_participants_are_checked_against_recorded_attendance() {
             Some(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
         ),
     ] {
-        network_member::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            network_id: Set(net.id),
-            service_id: Set(service),
-            joined_on: Set(None),
-            left_on: Set(left),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        insert_member(db, net.id, service, None, left).await;
     }
     // Persons and their attendance: (service, present at session 1,
     // present at session 2).
@@ -1715,24 +1733,13 @@ async fn totals_count_each_service_of_the_recipient_once() {
     }
     // A network in Innlandet: A twice (two current memberships), C; B has
     // left, D joins in the future.
-    let net = network::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(format!("gr-summer-{tag}")),
-        name: Set(format!("Nettverk for summer {tag}")),
-        kind: Set(NetworkKind::LearningNetwork),
-        scope: Set(NetworkScope::Regional),
-        county_id: Set(Some(county_id(&fx.app, "34").await)),
-        coordinator_service_id: Set(None),
-        description: Set(None),
-        reported_member_count: Set(None),
-        source: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    let net = insert_network(
+        &fx,
+        format!("gr-summer-{tag}"),
+        format!("Nettverk for summer {tag}"),
+        None,
+    )
+    .await;
     let day = |y: i32| chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
     for (name, joined, left) in [
         ("A", Some(day(2019)), None),
@@ -1741,19 +1748,7 @@ async fn totals_count_each_service_of_the_recipient_once() {
         ("B", Some(day(2018)), Some(day(2020))),
         ("D", Some(day(2999)), None),
     ] {
-        network_member::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            network_id: Set(net.id),
-            service_id: Set(ids[name]),
-            joined_on: Set(joined),
-            left_on: Set(left),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        insert_member(db, net.id, ids[name], joined, left).await;
     }
     // Persons: (service, present at session 1, at session 2). Distinct
     // persons present: A 2, B 1, C 1, D 4, E 1.

@@ -454,14 +454,7 @@ async fn fx() -> Fx {
     // The rows above went in directly, not through the API's writes, so
     // the services' current coverage and the statistics tallies of the two
     // runs are recounted here.
-    kompetanse::domain::service::area::refresh_coverage(db)
-        .await
-        .unwrap();
-    for run in [r1, r2] {
-        kompetanse::domain::statistics::tally::refresh_run(db, run)
-            .await
-            .unwrap();
-    }
+    recount(db, &[r1, r2]).await;
 
     let mut admin = claims("stat-admin");
     admin.role = Some(Role::Admin);
@@ -1163,14 +1156,7 @@ async fn selecting_fewer_measures_gives_the_same_rows_and_figures() {
         .insert(db)
         .await
         .unwrap();
-    kompetanse::domain::service::area::refresh_coverage(db)
-        .await
-        .unwrap();
-    for run in [r2.id, r3.id] {
-        kompetanse::domain::statistics::tally::refresh_run(db, run)
-            .await
-            .unwrap();
-    }
+    recount(db, &[r2.id, r3.id]).await;
 
     let p = gid("Programme", fx.programme);
     let groupings: [&[&str]; 11] = [
@@ -1249,5 +1235,18 @@ async fn selecting_fewer_measures_gives_the_same_rows_and_figures() {
                 }
             }
         }
+    }
+}
+
+/// Recounts what rows written directly (not through the API's writes)
+/// leave behind: the services' current coverage and the tallies of `runs`.
+async fn recount(db: &sea_orm::DatabaseConnection, runs: &[Uuid]) {
+    kompetanse::domain::service::area::refresh_coverage(db)
+        .await
+        .unwrap();
+    for run in runs {
+        kompetanse::domain::statistics::tally::refresh_run(db, *run)
+            .await
+            .unwrap();
     }
 }

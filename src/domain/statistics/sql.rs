@@ -784,45 +784,26 @@ impl Plan {
     /// When the request selects none of them, only the group keys of the
     /// tallies (see the module), unless there are no group keys.
     fn facts(&self, rights: &FactRights) -> Option<SelectStatement> {
-        if !self.measures.facts {
-            if self.dims.is_empty() {
-                return None;
-            }
-            let mut q = Query::select();
-            self.select_keys(&mut q);
-            self.select_tallies(&mut q);
-            Self::measures(&mut q, Vec::new());
-            self.group_keys(&mut q);
-            return Some(q);
+        if !self.measures.facts && self.dims.is_empty() {
+            return None;
         }
         // No join repeats a tally row within a group, so each row counts
         // as it is: a programme's providers are distinct, and so are the
         // area rows of a service, by municipality, or by county alone when
         // municipalities are not used (see [`Self::join_area`]).
-        let mut inner = Query::select();
-        self.select_keys(&mut inner);
-        inner
-            .expr_as(col("k", "run_id"), Alias::new("u_run"))
-            .expr_as(col("k", "service_id"), Alias::new("u_service"));
-        if self.uses_session() {
-            inner.expr_as(col("k", "kind"), Alias::new("u_kind"));
-        }
-        for (count, _, _) in TALLY_COUNTS {
-            inner.expr_as(col("k", count), Alias::new(count));
-        }
-        inner.expr_as(Self::own_flag(rights), Alias::new("own"));
-        self.select_tallies(&mut inner);
-
         let mut q = Query::select();
-        self.outer_keys(&mut q, "f");
-        q.from_subquery(inner, Alias::new("f"));
+        self.select_keys(&mut q);
+        self.select_tallies(&mut q);
         let mut given = Vec::new();
-        for (count, total, own) in TALLY_COUNTS {
-            given.push((total, sum(col("f", count))));
-            given.push((own, sum(col("f", count).mul(col("f", "own")))));
+        if self.measures.facts {
+            let own = Self::own_flag(rights);
+            for (count, total, own_total) in TALLY_COUNTS {
+                given.push((total, sum(col("k", count))));
+                given.push((own_total, sum(col("k", count).mul(own.clone()))));
+            }
         }
         Self::measures(&mut q, given);
-        self.group_outer_keys(&mut q, "f");
+        self.group_keys(&mut q);
         Some(q)
     }
 
