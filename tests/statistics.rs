@@ -1,7 +1,8 @@
 //! Participation statistics and coverage against hand-computed answers on
 //! a small fixture of their own (a programme of its own, filtered on, so
-//! that the demo data does not interfere), suppression by role and by
-//! subtraction, and the number of SQL statements.
+//! that the demo data does not interfere), disclosure control by role
+//! (checked against the cell keys of the facts, counted here from the base
+//! tables), and the number of SQL statements.
 //!
 //! The fixture (see [`fx`]):
 //!
@@ -33,6 +34,7 @@ use entity::enums::{
     ParticipationStatus, ProviderKind, ProviderRole, Role, RunStatus, ServiceKind, SessionKind,
 };
 use entity::*;
+use kompetanse::auth::policy::disclosure::{self, Figure, Measure};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -121,6 +123,7 @@ fn staff_row(service_id: Uuid, name: String, now: Now) -> person::Model {
         job_title: None,
         is_leader: false,
         synthetic: true,
+        record_key: person::new_record_key(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -707,37 +710,105 @@ async fn each_dimension_alone_and_in_combination() {
     assert!(rows[0]["attendanceRate"].is_null());
 }
 
-#[tokio::test]
-async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
-    let fx = fx().await;
-    let hidden = -1;
-
-    // Anonymous: Telemark's 3 participants, 4 attendances and 2
-    // completions are hidden; Innlandet's are hidden with them, or they
-    // could be worked out from the national total (17, 17, 7).
-    // Anonymous viewers see no grants, so no granted kroner either.
-    let rows = fx.stats(None, &["SERVICE_KIND"], json!({})).await;
-    assert_eq!(rows[0]["serviceKind"], "CHILD_WELFARE");
-    assert_eq!(
-        measures(&rows[0]),
-        [1, 2, 1, 1, hidden, hidden, hidden, hidden]
+/// The facts behind a cell, counted straight from the base tables (not
+/// the tallies) with the sum of their record keys: participations,
+/// completed participations, attendance records, records present, and
+/// distinct people, of the fixture's programme, narrowed to the people of
+/// `service` when given.
+async fn facts(fx: &Fx, service: Option<Uuid>) -> [Figure; 5] {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let db = &fx.app.db;
+    let backend = db.get_database_backend();
+    let p = |i: usize| match backend {
+        DatabaseBackend::Postgres => format!("${i}"),
+        _ => "?".to_owned(),
+    };
+    let narrow = if service.is_some() {
+        format!(" AND pe.service_id = {}", p(2))
+    } else {
+        String::new()
+    };
+    let participations = format!(
+        "FROM participation pa JOIN person pe ON pe.id = pa.person_id \
+         JOIN programme_run r ON r.id = pa.run_id WHERE r.programme_id = {}{narrow}",
+        p(1)
     );
-    assert_eq!(
-        measures(&rows[1]),
-        [2, 3, 1, 2, hidden, hidden, hidden, hidden]
+    let records = format!(
+        "FROM attendance at JOIN person pe ON pe.id = at.person_id \
+         JOIN session ss ON ss.id = at.session_id JOIN programme_run r ON r.id = ss.run_id \
+         WHERE r.programme_id = {}{narrow}",
+        p(1)
     );
-    for row in &rows {
-        assert_eq!(row["suppressed"], true);
-        assert!(row["attendanceRate"].is_null());
+    let queries = [
+        format!("SELECT COUNT(*) AS n, SUM(pe.record_key) AS k {participations}"),
+        format!("SELECT COUNT(*) AS n, SUM(pe.record_key) AS k {participations} AND pa.completed"),
+        format!("SELECT COUNT(*) AS n, SUM(pe.record_key) AS k {records}"),
+        format!("SELECT COUNT(*) AS n, SUM(pe.record_key) AS k {records} AND at.present"),
+        format!(
+            "SELECT COUNT(DISTINCT pa.person_id) AS n, SUM(DISTINCT pe.record_key) AS k {participations}"
+        ),
+    ];
+    let mut out = [Figure::default(); 5];
+    for (i, sql) in queries.iter().enumerate() {
+        let sql = format!(
+            "SELECT CAST(n AS BIGINT) AS n, CAST(COALESCE(k, 0) AS BIGINT) AS k FROM ({sql}) q"
+        );
+        let mut values: Vec<sea_orm::Value> = vec![fx.programme.into()];
+        if let Some(s) = service {
+            values.push(s.into());
+        }
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .unwrap()
+            .unwrap();
+        let n: i64 = row.try_get("", "n").unwrap();
+        let k: i64 = row.try_get("", "k").unwrap();
+        out[i] = Figure::new(n, 0, k);
     }
-    // The national total is shown, but its rate would reveal 2 absences.
-    let national = fx.stats(None, &[], json!({})).await;
-    assert_eq!(measures(&national[0]), [2, 3, 2, 3, 17, 17, 7, hidden]);
-    assert_eq!(national[0]["people"], 11);
-    assert!(national[0]["attendanceRate"].is_null());
-    assert_eq!(national[0]["suppressed"], true);
+    out
+}
 
-    // ADMIN and the programme's provider see everything.
+/// The row a viewer without rights on any of `facts` must be shown:
+/// [participants, completions, attendances, people] and the rate.
+fn expected(facts: &[Figure; 5]) -> ([Option<i64>; 4], Option<f64>) {
+    let [participants, completions, recorded, present, people] = *facts;
+    let gate = participants.protect(Measure::Participants);
+    let present = present.protect(Measure::Present).gate(gate);
+    let recorded = recorded.protect(Measure::Recorded).gate(gate);
+    (
+        [
+            gate.value(),
+            completions.protect(Measure::Completions).gate(gate).value(),
+            present.value(),
+            people.protect(Measure::People).gate(gate).value(),
+        ],
+        disclosure::rate(present, recorded),
+    )
+}
+
+/// Rates compared to the last bit a JSON round trip keeps.
+fn assert_same_rate(shown: Option<f64>, expected: Option<f64>) {
+    match (shown, expected) {
+        (Some(a), Some(b)) => assert!((a - b).abs() < 1e-12, "{a} vs {b}"),
+        (a, b) => assert_eq!(a, b),
+    }
+}
+
+fn shown(row: &Value) -> [Option<i64>; 4] {
+    [
+        row["participants"].as_i64(),
+        row["completions"].as_i64(),
+        row["attendances"].as_i64(),
+        row["people"].as_i64(),
+    ]
+}
+
+#[tokio::test]
+async fn people_figures_are_exact_only_with_full_rights() {
+    let fx = fx().await;
+
+    // ADMIN and the programme's provider see everything exactly.
     for token in [&fx.admin, &fx.provider_v] {
         let rows = fx.stats(Some(token), &["SERVICE_KIND"], json!({})).await;
         assert_eq!(measures(&rows[0]), TELEMARK);
@@ -747,10 +818,27 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
         assert!(rows.iter().all(|r| r["suppressed"] == false));
     }
 
+    // Anonymous: every people figure is the cell key method's, computed
+    // here from the base tables; figures not about people are exact, and
+    // anonymous viewers see no grants.
+    let all = facts(&fx, None).await;
+    let national = fx.stats(None, &[], json!({})).await;
+    let (figures, rate_expected) = expected(&all);
+    assert_eq!(shown(&national[0]), figures, "{}", national[0]);
+    assert_same_rate(rate(&national[0]), rate_expected);
+    assert_eq!(&measures(&national[0])[..4], &NATIONAL[..4]);
+    assert!(national[0]["grantedKroner"].is_null());
+    // A viewer with rights on part of the row (S1's leader, the funder of
+    // Telemark) is shown the same figure as everyone else.
+    for token in [&fx.leader_s1, &fx.funder_telemark] {
+        let mixed = fx.stats(Some(token), &[], json!({})).await;
+        assert_eq!(shown(&mixed[0]), figures);
+        assert_same_rate(rate(&mixed[0]), rate_expected);
+    }
+
     // The funder of Vestfold og Telemark has full rights on S1's people:
-    // Telemark is exact; Innlandet's 14, 13 and 5 are shown (none
-    // of its counts is small), but its rate would reveal 2 absences. The
-    // grants are Innlandet's office's: not this funder's to see.
+    // Telemark is exact; Innlandet (S2's people) protected. The grants are
+    // Innlandet's office's: not this funder's to see.
     let rows = fx
         .stats(Some(&fx.funder_telemark), &["COUNTY"], json!({}))
         .await;
@@ -765,30 +853,21 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
     assert!(close(rate(&telemark), 1.0));
     assert_eq!(telemark["suppressed"], false);
     let innlandet = county(&rows, "34");
-    assert_eq!(measures(&innlandet), [2, 3, 1, 2, 14, 13, 5, 0]);
-    assert_eq!(innlandet["people"], 8);
-    assert!(innlandet["attendanceRate"].is_null());
-    assert_eq!(innlandet["suppressed"], true);
+    let (figures, rate_expected) = expected(&facts(&fx, Some(fx.s2)).await);
+    assert_eq!(shown(&innlandet), figures, "{innlandet}");
+    assert_same_rate(rate(&innlandet), rate_expected);
+    assert_eq!(&measures(&innlandet)[..4], &INNLANDET[..4]);
 
-    // The funder of Innlandet: Telemark's small counts are hidden, and
-    // Innlandet (all its own) cannot cover them, so the national total,
-    // which holds the same 3 people outside its rights, is hidden too.
+    // The funder of Innlandet is exact on Innlandet and sees the grants.
     let rows = fx
         .stats(Some(&fx.funder_innlandet), &["COUNTY"], json!({}))
         .await;
-    assert_eq!(
-        measures(&county(&rows, "40")),
-        [1, 2, 1, 1, hidden, hidden, hidden, 150_000]
-    );
     assert_eq!(measures(&county(&rows, "34")), INNLANDET);
-    let national = fx.stats(Some(&fx.funder_innlandet), &[], json!({})).await;
-    assert_eq!(
-        measures(&national[0]),
-        [2, 3, 2, 3, hidden, hidden, hidden, 180_000]
-    );
+    let (figures, _) = expected(&facts(&fx, Some(fx.s1)).await);
+    assert_eq!(shown(&county(&rows, "40")), figures);
 
-    // S1's leader sees its own service exactly, not the rest (nor S2's
-    // grants).
+    // S1's leader sees its own service exactly; anonymous viewers see its
+    // 3 people withheld or perturbed to at least 5, never exactly.
     let own = fx
         .stats(
             Some(&fx.leader_s1),
@@ -801,46 +880,44 @@ async fn small_counts_are_suppressed_for_viewers_without_full_rights() {
     let anonymous = fx
         .stats(None, &[], json!({ "service": gid("Service", fx.s1) }))
         .await;
-    assert_eq!(
-        measures(&anonymous[0]),
-        [1, 2, 1, 1, hidden, hidden, hidden, hidden]
-    );
+    let (figures, _) = expected(&facts(&fx, Some(fx.s1)).await);
+    assert_eq!(shown(&anonymous[0]), figures);
+    match anonymous[0]["participants"].as_i64() {
+        None => {
+            assert_eq!(anonymous[0]["suppressed"], true);
+            assert!(anonymous[0]["attendances"].is_null());
+            assert!(anonymous[0]["completions"].is_null());
+            assert!(anonymous[0]["attendanceRate"].is_null());
+        }
+        Some(v) => assert!(v >= 5, "{}", anonymous[0]),
+    }
 }
 
 #[tokio::test]
-async fn a_hidden_cell_cannot_be_worked_out_by_subtraction() {
+async fn every_row_is_protected_in_its_own_right() {
     let fx = fx().await;
-    // By municipality: 4020 has 3 participants; 3403 and 3411 have 14
-    // each (S2 covers both), and the national total is 17. With 4020
-    // alone hidden, 17 − 14 would give it: one of the two 14s is hidden
-    // too, and the same for attendances, completions and distinct people.
+    // By municipality: 4020 holds S1's 3 people, 3403 and 3411 S2's 14
+    // participations each (S2 covers both). Each row gets its own cell
+    // key; the figures shown are those of the facts behind each row.
     let rows = fx.stats(None, &["MUNICIPALITY"], json!({})).await;
     assert_eq!(rows.len(), 3);
-    let m4020 = rows
-        .iter()
-        .find(|r| r["municipality"]["number"] == "4020")
-        .unwrap();
-    assert!(m4020["participants"].is_null());
-    for measure in ["participants", "people", "attendances", "completions"] {
-        let hidden = rows.iter().filter(|r| r[measure].is_null()).count();
-        assert_eq!(hidden, 2, "{measure}: {rows:?}");
-        let shown: Vec<i64> = rows.iter().filter_map(|r| r[measure].as_i64()).collect();
-        assert_eq!(shown.len(), 1);
-        assert!(shown[0] >= 5, "{measure}: {shown:?}");
+    let s1 = expected(&facts(&fx, Some(fx.s1)).await).0;
+    let s2 = expected(&facts(&fx, Some(fx.s2)).await).0;
+    for row in &rows {
+        let want = if row["municipality"]["number"] == "4020" {
+            s1
+        } else {
+            s2
+        };
+        assert_eq!(shown(row), want, "{row}");
+        // Nothing shown to a viewer without rights lies between 1 and 4.
+        for v in shown(row).into_iter().flatten() {
+            assert!(v == 0 || v >= 5, "{row}");
+        }
     }
-
-    // County × year (anonymous): Telemark 2023 is small; Innlandet 2023
-    // covers it within 2023, Innlandet 2024 covers Innlandet 2023 within
-    // Innlandet (for completions the 0 of 2024 is the only cover).
+    // Figures that are not about people are never perturbed.
     let rows = fx.stats(None, &["COUNTY", "YEAR"], json!({})).await;
     assert_eq!(rows.len(), 3);
-    for measure in ["participants", "attendances", "completions"] {
-        assert!(
-            rows.iter().all(|r| r[measure].is_null()),
-            "{measure}: {rows:?}"
-        );
-    }
-    // Figures that are not about people are never hidden.
     assert!(rows.iter().all(|r| r["runs"].as_i64() == Some(1)));
 }
 

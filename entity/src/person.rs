@@ -21,6 +21,10 @@ pub struct Model {
     pub is_leader: bool,
     /// Whether the row is synthetic test data rather than a real person.
     pub synthetic: bool,
+    /// The secret record key of disclosure control (the cell key method):
+    /// a random whole number in `[0, 2^32)`, drawn once when the person is
+    /// created (see `new_record_key`) and never exposed.
+    pub record_key: i64,
     /// Optimistic-locking version, incremented on every update.
     pub version: i32,
     /// When the row was created.
@@ -82,3 +86,16 @@ impl Related<super::role_assignment::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A fresh record key: a uniform draw from `[0, 2^32)` from the operating
+/// system's random source.
+pub fn new_record_key() -> i64 {
+    let mut bytes = [0u8; 4];
+    // The OS source does not fail on the platforms we run on; should it,
+    // a key from the time-ordered UUID's random bits is still unguessable.
+    if getrandom::fill(&mut bytes).is_err() {
+        let id = Uuid::now_v7();
+        bytes.copy_from_slice(&id.as_bytes()[12..16]);
+    }
+    i64::from(u32::from_le_bytes(bytes))
+}

@@ -24,6 +24,16 @@ pub struct Model {
     pub present: i64,
     /// Distinct persons present at one session of the run or more.
     pub attendees: i64,
+    /// Sum of the record keys behind `participants` (one per participation).
+    pub participants_key: i64,
+    /// Sum of the record keys behind `completions`.
+    pub completions_key: i64,
+    /// Sum of the record keys behind `recorded` (one per record).
+    pub recorded_key: i64,
+    /// Sum of the record keys behind `present` (one per record).
+    pub present_key: i64,
+    /// Sum of the record keys behind `attendees` (one per person).
+    pub attendees_key: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

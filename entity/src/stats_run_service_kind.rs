@@ -29,6 +29,14 @@ pub struct Model {
     pub recorded: i64,
     /// Attendance records at sessions of this kind marked present.
     pub present: i64,
+    /// Sum of the record keys behind `participants` (one per person).
+    pub participants_key: i64,
+    /// Sum of the record keys behind `completions`.
+    pub completions_key: i64,
+    /// Sum of the record keys behind `recorded` (one per record).
+    pub recorded_key: i64,
+    /// Sum of the record keys behind `present` (one per record).
+    pub present_key: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ mod m20261123_000001_domain;
 mod m20261124_000001_participation_progress;
 mod m20261125_000001_stats_tallies;
 mod m20261126_000001_service_area;
+mod m20261204_000001_record_keys;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_participation_progress::Migration),
             Box::new(m20261125_000001_stats_tallies::Migration),
             Box::new(m20261126_000001_service_area::Migration),
+            Box::new(m20261204_000001_record_keys::Migration),
         ]
     }
 }

@@ -107,10 +107,18 @@ fn column<E: EntityTrait>(name: &str) -> ApiResult<E::Column> {
         .map_err(|_| ApiError::internal(format!("entity has no `{name}` column")))
 }
 
-/// A row as JSON for the audit log: every column by its database name.
+/// Columns that never leave the database: the record keys of disclosure
+/// control (see `crate::auth::policy::disclosure`).
+const SECRET_COLUMNS: [&str; 1] = ["record_key"];
+
+/// A row as JSON for the audit log: every column by its database name,
+/// except the secret ones.
 pub fn snapshot<M: ModelTrait>(row: &M) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for col in <M::Entity as EntityTrait>::Column::iter() {
+        if SECRET_COLUMNS.contains(&sea_orm::IdenStatic::as_str(&col)) {
+            continue;
+        }
         map.insert(
             sea_orm::IdenStatic::as_str(&col).to_owned(),
             sea_value_to_json_value(&row.get(col)),

@@ -103,7 +103,7 @@ macro_rules! loaders {
                     )
                     .delay(Duration::ZERO),)*
                     attendance_by_session: DataLoader::with_cache(
-                        AttendanceCounts::new(db),
+                        AttendanceCounts::new(db, viewer),
                         spawn_batch,
                         HashMapCache::default(),
                     )

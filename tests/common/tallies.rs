@@ -1,5 +1,6 @@
 //! Checks that the statistics tallies of a run are in step with its facts:
-//! the rows the writes left equal a recount from scratch.
+//! the rows the writes left (counts and record-key sums) equal a recount
+//! from scratch.
 
 use entity::{stats_run_kind, stats_run_service, stats_run_service_kind};
 use kompetanse::domain::statistics::tally;
@@ -28,8 +29,18 @@ async fn snapshot(db: &impl sea_orm::ConnectionTrait, run: Uuid) -> Vec<String> 
         .unwrap()
     {
         rows.push(format!(
-            "service {} {} {} {} {} {}",
-            r.service_id, r.participants, r.completions, r.recorded, r.present, r.attendees
+            "service {} keys {}/{}/{}/{}/{} {} {} {} {} {}",
+            r.service_id,
+            r.participants_key,
+            r.completions_key,
+            r.recorded_key,
+            r.present_key,
+            r.attendees_key,
+            r.participants,
+            r.completions,
+            r.recorded,
+            r.present,
+            r.attendees
         ));
     }
     for r in stats_run_service_kind::Entity::find()
@@ -41,8 +52,17 @@ async fn snapshot(db: &impl sea_orm::ConnectionTrait, run: Uuid) -> Vec<String> 
         .unwrap()
     {
         rows.push(format!(
-            "service×kind {} {} {} {} {} {}",
-            r.service_id, r.kind, r.participants, r.completions, r.recorded, r.present
+            "service×kind {} {} keys {}/{}/{}/{} {} {} {} {}",
+            r.service_id,
+            r.kind,
+            r.participants_key,
+            r.completions_key,
+            r.recorded_key,
+            r.present_key,
+            r.participants,
+            r.completions,
+            r.recorded,
+            r.present
         ));
     }
     rows

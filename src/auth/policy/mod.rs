@@ -2,8 +2,8 @@
 //!
 //! Catalogue data (counties, municipalities, providers, programmes,
 //! networks, services, runs, sessions) is public. Personal data, grants,
-//! role assignments and the audit log are not; counts about people are
-//! suppressed below [`SUPPRESSION_THRESHOLD`] for viewers without full
+//! role assignments and the audit log are not; figures about people go
+//! through disclosure control ([`disclosure`]) for viewers without full
 //! rights. Each rule is a function of the [`Viewer`], and row rules are SQL
 //! conditions, so that every path to a row (a list, its `totalCount`, a
 //! nested field, `node`) applies the same rule.
@@ -19,10 +19,11 @@ use uuid::Uuid;
 use super::{Scope, Viewer};
 use crate::error::{ApiError, ApiResult};
 
-/// Counts about people from 1 to this number minus one are not shown to
-/// viewers without full rights on the row.
+/// Figures about people below this number are not shown to viewers without
+/// full rights on them (after perturbation; see [`disclosure`]).
 pub const SUPPRESSION_THRESHOLD: i64 = 5;
 
+pub mod disclosure;
 pub mod grants;
 pub mod statistics;
 
@@ -140,37 +141,6 @@ pub fn may_see_contact_details(viewer: &Viewer, row: &person::Model) -> bool {
         Scope::Leader { service_id } => service_id == row.service_id,
         Scope::Provider { .. } | Scope::Funder { .. } => false,
     })
-}
-
-/// Whether the viewer has full rights on people counts in general (no
-/// suppression anywhere): ADMIN.
-pub fn sees_exact_people_counts(viewer: &Viewer) -> bool {
-    viewer.is_admin()
-}
-
-/// Whether the viewer has full rights on the people counts of a run whose
-/// programme has these providers: ADMIN, and a PROVIDER of the programme.
-pub fn sees_exact_counts_of_run(viewer: &Viewer, programme_providers: &[uuid::Uuid]) -> bool {
-    sees_exact_people_counts(viewer)
-        || viewer
-            .providers()
-            .iter()
-            .any(|p| programme_providers.contains(p))
-}
-
-/// A people count as a viewer with or without full rights on it may see
-/// it: `None` when suppressed.
-pub fn people_count_with(full_rights: bool, count: i64) -> Option<i64> {
-    if full_rights || count == 0 || count >= SUPPRESSION_THRESHOLD {
-        Some(count)
-    } else {
-        None
-    }
-}
-
-/// A people count as the viewer may see it: `None` when suppressed.
-pub fn people_count(viewer: &Viewer, count: i64) -> Option<i64> {
-    people_count_with(sees_exact_people_counts(viewer), count)
 }
 
 /// The role assignments a viewer may see: all for ADMIN, none otherwise.
@@ -357,17 +327,6 @@ pub(crate) fn nothing() -> Condition {
 mod tests {
     use super::*;
     use uuid::Uuid;
-
-    #[test]
-    fn small_counts_are_suppressed_for_anonymous() {
-        let v = Viewer::anonymous();
-        assert_eq!(people_count(&v, 0), Some(0));
-        assert_eq!(people_count(&v, 1), None);
-        assert_eq!(people_count(&v, 4), None);
-        assert_eq!(people_count(&v, 5), Some(5));
-        let admin = Viewer::new("a", vec![Scope::Admin]);
-        assert_eq!(people_count(&admin, 3), Some(3));
-    }
 
     #[test]
     fn admin_rights_are_checked() {

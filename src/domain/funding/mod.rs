@@ -484,7 +484,9 @@ impl FundingQuery {
     /// grouped by the dimensions in `groupBy` — e.g. `[OFFICE, YEAR]` gives
     /// one row per office and year that has grants. An empty `groupBy`
     /// gives one row over all of them. Amounts are whole kroner, summed in
-    /// the database; rows come ordered by their keys.
+    /// the database; rows come ordered by their keys. Participants are
+    /// protected like every figure about people (see
+    /// `GrantTotal.participants`).
     async fn grant_totals(
         &self,
         ctx: &Context<'_>,
@@ -494,7 +496,7 @@ impl FundingQuery {
         let db = ctx.db()?;
         let viewer = crate::auth::viewer(ctx)?;
         let condition = filter.unwrap_or_default().condition(db, viewer).await?;
-        totals::totals(db, condition, &group_by).await
+        totals::totals(db, viewer, condition, &group_by).await
     }
 }
 

@@ -28,6 +28,10 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ColumnTrait, Condition, EntityName, Order};
 
+use crate::auth::Viewer;
+use crate::auth::policy::disclosure::Figure;
+use crate::auth::policy::statistics::{own_people_facts, services_of_offices};
+
 /// A column of the grant row: of `funding_grant` itself, or of a derived
 /// table named `grant` that carries `funding_grant`'s columns under their
 /// own names.
@@ -318,7 +322,8 @@ fn is_recipients_service(row: &str, today: NaiveDate) -> Condition {
 ///
 /// (the statistics tally of the grant's run, kept by the writes in step
 /// with attendance, one row per service: a handful per grant, found by the
-/// tally's key) and returns the aggregates `(recorded, present)`:
+/// tally's key), and the grant's run, and returns the aggregates
+/// ([`RecipientTally`]):
 /// `COALESCE(SUM(recorded), 0)`, the attendance rows (present or absent)
 /// recorded for the recipient's people at the grant's run, and
 /// `COALESCE(SUM(attendees), 0)`, the distinct persons of the recipient
@@ -334,46 +339,87 @@ fn is_recipients_service(row: &str, today: NaiveDate) -> Condition {
 /// hosted there. Each is tested as an uncorrelated row-value `IN` list
 /// (built once per statement), so a service counts once however many ways
 /// it belongs to the recipient.
-pub fn join_recipient_tally(query: &mut SelectStatement, today: NaiveDate) -> (Expr, Expr) {
+pub fn join_recipient_tally(
+    query: &mut SelectStatement,
+    today: NaiveDate,
+    viewer: &Viewer,
+) -> RecipientTally {
     const ROW: &str = "tally_row";
-    query.join_as(
-        JoinType::LeftJoin,
-        stats_run_service::Entity,
-        Alias::new(ROW),
-        Condition::all()
-            .add(
-                aliased(ROW, stats_run_service::Column::RunId)
-                    .eq(grant_col(funding_grant::Column::RunId)),
-            )
-            .add(is_recipients_service(ROW, today)),
-    );
-    let sum = |col: stats_run_service::Column| -> Expr {
-        Func::coalesce([Func::sum(aliased(ROW, col)).into(), Expr::val(0)]).into()
-    };
-    (
-        sum(stats_run_service::Column::Recorded),
-        sum(stats_run_service::Column::Attendees),
+    const RUN: &str = "tally_run";
+    query
+        .join_as(
+            JoinType::LeftJoin,
+            stats_run_service::Entity,
+            Alias::new(ROW),
+            Condition::all()
+                .add(
+                    aliased(ROW, stats_run_service::Column::RunId)
+                        .eq(grant_col(funding_grant::Column::RunId)),
+                )
+                .add(is_recipients_service(ROW, today)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            programme_run::Entity,
+            Alias::new(RUN),
+            aliased(RUN, programme_run::Column::Id).eq(grant_col(funding_grant::Column::RunId)),
+        );
+    let sum = |e: Expr| -> Expr { Func::coalesce([Func::sum(e).into(), Expr::val(0)]).into() };
+    let own = own_people_facts(
+        viewer,
+        aliased(RUN, programme_run::Column::ProgrammeId),
+        aliased(ROW, stats_run_service::Column::ServiceId),
+        services_of_offices,
     )
+    .flag();
+    RecipientTally {
+        recorded: sum(aliased(ROW, stats_run_service::Column::Recorded)),
+        present: sum(aliased(ROW, stats_run_service::Column::Attendees)),
+        present_own: sum(aliased(ROW, stats_run_service::Column::Attendees).mul(own)),
+        present_key: sum(aliased(ROW, stats_run_service::Column::AttendeesKey)),
+    }
+}
+
+/// The aggregates of [`join_recipient_tally`].
+pub struct RecipientTally {
+    /// Attendance rows (present or absent) of the recipient's people.
+    pub recorded: Expr,
+    /// Distinct persons of the recipient recorded present.
+    pub present: Expr,
+    /// The part of `present` within the viewer's rights.
+    pub present_own: Expr,
+    /// The sum of the record keys behind `present`.
+    pub present_key: Expr,
 }
 
 /// The attendance recorded for a grant's recipient at its run: attendance
-/// rows (present or absent) and distinct persons present, by the same SQL
-/// as the grant totals ([`join_recipient_tally`]), grouped by the one
-/// grant.
+/// rows (present or absent), and distinct persons present as a figure for
+/// disclosure control, by the same SQL as the grant totals
+/// ([`join_recipient_tally`]), grouped by the one grant.
 pub async fn attendance_of_grant(
     db: &impl sea_orm::ConnectionTrait,
+    viewer: &Viewer,
     grant_id: uuid::Uuid,
-) -> crate::error::ApiResult<(i64, i64)> {
+) -> crate::error::ApiResult<(i64, Figure)> {
     let mut stmt = Query::select();
     stmt.from(funding_grant::Entity);
-    let (recorded, present) = join_recipient_tally(&mut stmt, crate::domain::network::today());
-    stmt.expr_as(bigint(recorded), Alias::new("recorded"))
-        .expr_as(bigint(present), Alias::new("present"))
+    let t = join_recipient_tally(&mut stmt, crate::domain::network::today(), viewer);
+    stmt.expr_as(bigint(t.recorded), Alias::new("recorded"))
+        .expr_as(bigint(t.present), Alias::new("present"))
+        .expr_as(bigint(t.present_own), Alias::new("present_own"))
+        .expr_as(bigint(t.present_key), Alias::new("present_key"))
         .cond_where(funding_grant::Column::Id.eq(grant_id))
         .group_by_col((funding_grant::Entity, funding_grant::Column::Id));
     let row = db
         .query_one(&stmt)
         .await?
         .ok_or_else(|| crate::error::ApiError::not_found("grant"))?;
-    Ok((row.try_get("", "recorded")?, row.try_get("", "present")?))
+    Ok((
+        row.try_get("", "recorded")?,
+        Figure::new(
+            row.try_get("", "present")?,
+            row.try_get("", "present_own")?,
+            row.try_get("", "present_key")?,
+        ),
+    ))
 }

@@ -12,6 +12,8 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, Order};
 use uuid::Uuid;
 
 use super::{FunderOffice, sql};
+use crate::auth::Viewer;
+use crate::auth::policy::disclosure::{Figure, Measure, Protected};
 use crate::domain::geography::County;
 use crate::domain::money::Kroner;
 use crate::domain::programme::Programme;
@@ -62,6 +64,7 @@ pub struct GrantTotal {
     participants: Option<i64>,
     granted_attended: Option<i64>,
     participants_granted: Option<i64>,
+    suppressed: bool,
 }
 
 /// One row of grant totals: the keys of its group (a key that is not
@@ -126,16 +129,25 @@ impl GrantTotal {
     /// Participants, for the grants that name a run: the distinct persons
     /// of each grant's recipient recorded present at any session of that
     /// run, summed over those grants. Null when no grant of the group names
-    /// a run with attendance recorded for its recipient.
+    /// a run with attendance recorded for its recipient, and when withheld.
+    /// A figure about people: exact for a viewer with full rights on every
+    /// person counted, perturbed (and withheld below 5) for others, like
+    /// `participationStats` (see `suppressed`).
     async fn participants(&self) -> Option<i64> {
         self.participants
     }
     /// Kroner granted per participant, rounded to whole kroner: the granted
     /// amounts of the group's grants with recorded attendance, divided by
-    /// their participants. Null when no granted grant of the group has
-    /// recorded attendance (or nobody was present).
+    /// their participants (as protected for the viewer). Null when no
+    /// granted grant of the group has recorded attendance (or nobody was
+    /// present), and when those participants are withheld.
     async fn kroner_per_participant(&self) -> Option<Kroner> {
         per_participant(self.granted_attended?, self.participants_granted?).map(Kroner)
+    }
+    /// Whether `participants` or `kronerPerParticipant` is withheld to
+    /// protect a small number of people.
+    async fn suppressed(&self) -> bool {
+        self.suppressed
     }
 }
 
@@ -200,6 +212,7 @@ const PER_GRANT: &str = "per_grant";
 /// use instead of once per grant. (SQLite does not take OFFSET without
 /// LIMIT.)
 fn statement(
+    viewer: &Viewer,
     condition: Condition,
     group_by: &[GrantDimension],
     fence: bool,
@@ -231,7 +244,7 @@ fn statement(
             GrantDimension::Status => carry(funding_grant::Column::Status),
         }
     }
-    let (recorded, present) = sql::join_recipient_tally(&mut per_grant, today);
+    let tally = sql::join_recipient_tally(&mut per_grant, today, viewer);
     let amount_granted = || grant_col(funding_grant::Column::AmountGranted);
     per_grant
         .expr_as(
@@ -249,8 +262,10 @@ fn statement(
             ),
             Alias::new("paid"),
         )
-        .expr_as(recorded, Alias::new("recorded"))
-        .expr_as(present, Alias::new("present"))
+        .expr_as(tally.recorded, Alias::new("recorded"))
+        .expr_as(tally.present, Alias::new("present"))
+        .expr_as(tally.present_own, Alias::new("present_own"))
+        .expr_as(tally.present_key, Alias::new("present_key"))
         .cond_where(condition)
         .group_by_col((funding_grant::Entity, funding_grant::Column::Id));
 
@@ -266,7 +281,15 @@ fn statement(
         };
         inner.expr_as(key, Alias::new(dim.alias()));
     }
-    for name in ["applied", "granted", "paid", "recorded", "present"] {
+    for name in [
+        "applied",
+        "granted",
+        "paid",
+        "recorded",
+        "present",
+        "present_own",
+        "present_key",
+    ] {
         inner.expr_as(figure(name), Alias::new(name));
     }
     if fence {
@@ -305,12 +328,28 @@ fn statement(
             Alias::new("participants"),
         )
         .expr_as(
+            bigint(Func::sum(Expr::case(known(), g("present_own")))),
+            Alias::new("participants_own"),
+        )
+        .expr_as(
+            bigint(Func::sum(Expr::case(known(), g("present_key")))),
+            Alias::new("participants_key"),
+        )
+        .expr_as(
             bigint(Func::sum(Expr::case(known_granted(), g("granted")))),
             Alias::new("granted_attended"),
         )
         .expr_as(
             bigint(Func::sum(Expr::case(known_granted(), g("present")))),
             Alias::new("participants_granted"),
+        )
+        .expr_as(
+            bigint(Func::sum(Expr::case(known_granted(), g("present_own")))),
+            Alias::new("participants_granted_own"),
+        )
+        .expr_as(
+            bigint(Func::sum(Expr::case(known_granted(), g("present_key")))),
+            Alias::new("participants_granted_key"),
         );
     for dim in group_by {
         outer.add_group_by([g(dim.alias())]);
@@ -326,6 +365,7 @@ fn statement(
 /// one row over all of them.
 pub async fn totals(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     condition: Condition,
     group_by: &[GrantDimension],
 ) -> ApiResult<Vec<GrantTotal>> {
@@ -336,7 +376,13 @@ pub async fn totals(
         }
     }
     let fence = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    let stmt = statement(condition, &dims, fence, crate::domain::network::today());
+    let stmt = statement(
+        viewer,
+        condition,
+        &dims,
+        fence,
+        crate::domain::network::today(),
+    );
     let rows = db.query_all(&stmt).await?;
     let has = |d: GrantDimension| dims.contains(&d);
     let mut out = Vec::with_capacity(rows.len());
@@ -363,6 +409,18 @@ pub async fn totals(
         } else {
             None
         };
+        // Participants are a figure about people (disclosure control); null
+        // in SQL where no grant of the group has attendance recorded.
+        let figure = |name: &str| -> ApiResult<Option<Protected>> {
+            let total: Option<i64> = row.try_get("", name)?;
+            let own: Option<i64> = row.try_get("", &format!("{name}_own"))?;
+            let key: Option<i64> = row.try_get("", &format!("{name}_key"))?;
+            Ok(total.map(|t| {
+                Figure::new(t, own.unwrap_or(0), key.unwrap_or(0)).protect(Measure::Attendees)
+            }))
+        };
+        let participants = figure("participants")?;
+        let participants_granted = figure("participants_granted")?;
         out.push(GrantTotal {
             office_id: uuid(GrantDimension::Office)?,
             county_id: uuid(GrantDimension::County)?,
@@ -377,9 +435,11 @@ pub async fn totals(
             applied: row.try_get("", "applied")?,
             granted: row.try_get("", "granted")?,
             paid: row.try_get("", "paid")?,
-            participants: row.try_get("", "participants")?,
+            participants: participants.and_then(Protected::value),
             granted_attended: row.try_get("", "granted_attended")?,
-            participants_granted: row.try_get("", "participants_granted")?,
+            participants_granted: participants_granted.and_then(Protected::value),
+            suppressed: participants.is_some_and(Protected::is_suppressed)
+                || participants_granted.is_some_and(Protected::is_suppressed),
         });
     }
     Ok(out)

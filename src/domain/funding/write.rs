@@ -24,6 +24,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Grant, sql};
+use crate::auth::policy::disclosure::{self, Measure};
 use crate::auth::policy::grants::{GrantRecipientKey, may_apply, may_decide};
 use crate::auth::{Viewer, policy, viewer};
 use crate::domain::money::Kroner;
@@ -581,12 +582,18 @@ impl GrantMutation {
         applicant(&txn, &viewer, &row).await?;
         expect_status(&row, &[GrantStatus::Paid], "reported on")?;
         if row.run_id.is_some() {
-            let (recorded, present) = sql::attendance_of_grant(&txn, row.id).await?;
-            if recorded > 0 && i64::from(participants) > present {
+            // The bound is the figure as the viewer may see it, so that
+            // the check cannot be probed for a count it may not know.
+            let (recorded, present) = sql::attendance_of_grant(&txn, &viewer, row.id).await?;
+            let bound = present
+                .protect(Measure::Attendees)
+                .value()
+                .unwrap_or(disclosure::THRESHOLD - 1);
+            if recorded > 0 && i64::from(participants) > bound {
                 return Err(ApiError::bad_input(
                     "input.participants",
                     format!(
-                        "`input.participants` ({participants}) is more than the {present} persons of the recipient recorded present at the run's sessions"
+                        "`input.participants` ({participants}) is more than the {bound} persons of the recipient recorded present at the run's sessions (as `grantTotals` shows them)"
                     ),
                 ));
             }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::{ParticipationRole, ParticipationStatus};
 use entity::{attendance, participation, person};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::{policy, viewer};
 use crate::domain::run::{ProgrammeRun, Session};
@@ -251,7 +251,8 @@ pub struct PersonFilter {
     pub search: Option<String>,
     /// Only staff of this service (its slug).
     pub service: Option<String>,
-    /// Only participants of this run (its global id).
+    /// Only participants of this run (its global id), among the
+    /// participations the viewer may see.
     pub run: Option<ID>,
 }
 
@@ -295,7 +296,14 @@ impl PeopleQuery {
                     Query::select()
                         .column(participation::Column::PersonId)
                         .from(participation::Entity)
-                        .and_where(participation::Column::RunId.eq(run_id))
+                        // The rows filtered by obey the viewer's rules too:
+                        // a participation the viewer may not see selects
+                        // nobody.
+                        .cond_where(
+                            Condition::all()
+                                .add(participation::Column::RunId.eq(run_id))
+                                .add(policy::visible_participations(viewer(ctx)?)),
+                        )
                         .to_owned(),
                 ),
             );

@@ -398,6 +398,7 @@ impl ParticipationMutation {
             job_title: Set(job_title),
             is_leader: Set(input.is_leader),
             synthetic: Set(false),
+            record_key: Set(person::new_record_key()),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

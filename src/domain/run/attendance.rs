@@ -1,38 +1,51 @@
 //! Attendance figures of sessions: counted in the database for many
-//! sessions at once, and shown under the suppression rule of the policy.
+//! sessions at once, with the viewer's rights and the record keys, and
+//! shown through disclosure control ([`crate::auth::policy::disclosure`]).
 
 use std::collections::HashMap;
 
 use async_graphql::SimpleObject;
 use async_graphql::dataloader::Loader;
-use entity::attendance;
-use sea_orm::sea_query::{Alias, Expr, Func};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use entity::{attendance, person, programme_run, session};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
+use crate::auth::Viewer;
+use crate::auth::policy::disclosure::{Figure, Measure};
+use crate::auth::policy::statistics::{FactRights, own_people_facts, services_of_offices};
 use crate::graphql::loader::LoadError;
 
 /// Keys per statement (far below both engines' parameter limits).
 const CHUNK: usize = 1000;
 
-/// The raw attendance figures of one session.
+/// The attendance figures of one session, before protection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AttendanceTally {
     /// Attendance rows (people registered, present or not).
-    pub registered: i64,
+    pub registered: Figure,
     /// Rows marked present.
-    pub present: i64,
+    pub present: Figure,
 }
 
 /// Attendance figures per session, loaded for many sessions at once with
-/// one grouped query. A session without attendance rows has no entry.
+/// one grouped query, each counted in full, over the facts the viewer has
+/// full rights to (the same rule as the statistics), and as the sum of the
+/// record keys. A session without attendance rows has no entry.
 pub struct AttendanceCounts {
     db: DatabaseConnection,
+    rights: FactRights,
 }
 
 impl AttendanceCounts {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, viewer: &Viewer) -> Self {
+        let rights = own_people_facts(
+            viewer,
+            Expr::col((Alias::new("r"), programme_run::Column::ProgrammeId)),
+            Expr::col((Alias::new("pe"), person::Column::ServiceId)),
+            services_of_offices,
+        );
+        Self { db, rights }
     }
 }
 
@@ -42,34 +55,70 @@ impl Loader<Uuid> for AttendanceCounts {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let mut out = HashMap::with_capacity(keys.len());
+        let col = |t: &str, c: &str| Expr::col((Alias::new(t), Alias::new(c)));
+        // COUNT is bigint on PostgreSQL, SUM of integers is numeric or
+        // bigint depending on the argument: cast every figure to BIGINT so
+        // that both engines hand back an i64.
+        let bigint = |e: Expr| -> Expr { Func::cast_as(e, Alias::new("BIGINT")).into() };
+        let sum = |e: Expr| bigint(Func::coalesce([Func::sum(e).into(), Expr::val(0)]).into());
+        let present = || col("at", "present").eq(true);
+        let key = || col("pe", "record_key");
+        let own = self.rights.flag();
         for chunk in keys.chunks(CHUNK) {
-            // COUNT is bigint on PostgreSQL, SUM of integers is numeric or
-            // bigint depending on the argument: cast both to BIGINT so that
-            // both engines hand back an i64.
-            let bigint = || Alias::new("BIGINT");
-            let registered: Expr =
-                Func::cast_as(Func::count(Expr::col(attendance::Column::Id)), bigint()).into();
-            let present: Expr = Func::cast_as(
-                Func::sum(Expr::case(attendance::Column::Present.eq(true), 1).finally(0)),
-                bigint(),
-            )
-            .into();
-            let rows: Vec<(Uuid, i64, i64)> = attendance::Entity::find()
-                .select_only()
-                .column(attendance::Column::SessionId)
-                .column_as(registered, "registered")
-                .column_as(present, "present")
-                .filter(attendance::Column::SessionId.is_in(chunk.iter().copied()))
-                .group_by(attendance::Column::SessionId)
-                .into_tuple()
-                .all(&self.db)
-                .await?;
-            for (session, registered, present) in rows {
+            let stmt = Query::select()
+                .expr_as(col("at", "session_id"), Alias::new("session_id"))
+                .expr_as(
+                    bigint(Func::count(Expr::cust("*")).into()),
+                    Alias::new("registered"),
+                )
+                .expr_as(
+                    sum(Expr::case(present(), 1).finally(0).into()),
+                    Alias::new("present"),
+                )
+                .expr_as(sum(own.clone()), Alias::new("registered_own"))
+                .expr_as(
+                    sum(Expr::case(present(), own.clone()).finally(0).into()),
+                    Alias::new("present_own"),
+                )
+                .expr_as(sum(key()), Alias::new("registered_key"))
+                .expr_as(
+                    sum(Expr::case(present(), key()).finally(0).into()),
+                    Alias::new("present_key"),
+                )
+                .from_as(attendance::Entity, Alias::new("at"))
+                .join_as(
+                    JoinType::InnerJoin,
+                    person::Entity,
+                    Alias::new("pe"),
+                    col("pe", "id").equals((Alias::new("at"), attendance::Column::PersonId)),
+                )
+                .join_as(
+                    JoinType::InnerJoin,
+                    session::Entity,
+                    Alias::new("ss"),
+                    col("ss", "id").equals((Alias::new("at"), attendance::Column::SessionId)),
+                )
+                .join_as(
+                    JoinType::InnerJoin,
+                    programme_run::Entity,
+                    Alias::new("r"),
+                    col("r", "id").equals((Alias::new("ss"), session::Column::RunId)),
+                )
+                .and_where(col("at", "session_id").is_in(chunk.iter().copied()))
+                .add_group_by([col("at", "session_id")])
+                .to_owned();
+            let rows = self.db.query_all(&stmt).await?;
+            for row in rows {
+                let n = |c: &str| row.try_get::<i64>("", c);
                 out.insert(
-                    session,
+                    row.try_get::<Uuid>("", "session_id")?,
                     AttendanceTally {
-                        registered,
-                        present,
+                        registered: Figure::new(
+                            n("registered")?,
+                            n("registered_own")?,
+                            n("registered_key")?,
+                        ),
+                        present: Figure::new(n("present")?, n("present_own")?, n("present_key")?),
                     },
                 );
             }
@@ -79,10 +128,13 @@ impl Loader<Uuid> for AttendanceCounts {
 }
 
 /// The registered attendance of a session (people with an attendance
-/// record), as the viewer may see it. Counts from 1 to 4 are hidden from
-/// viewers without full rights on the run, so that no one can be singled
-/// out; a figure that would let a hidden one be worked out (for example
-/// `present` from `registered` minus `absent`) is hidden with it.
+/// record), as the viewer may see it. Exact for viewers with full rights
+/// on every person registered (ADMIN, the providers of the run, a LEADER
+/// whose staff they all are, a FUNDER whose counties their services
+/// cover); for everyone else each figure is perturbed by the cell key
+/// method (the same figure as `participationStats` gives for the same
+/// records), figures below 5 are withheld, and when `registered` is
+/// withheld so are the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, SimpleObject)]
 pub struct AttendanceSummary {
     /// People registered for the session, present or absent; null when
@@ -90,42 +142,31 @@ pub struct AttendanceSummary {
     pub registered: Option<i64>,
     /// People registered as present; null when suppressed.
     pub present: Option<i64>,
-    /// People registered as absent; null when suppressed.
+    /// People registered as absent; null when suppressed. Each figure is
+    /// protected in its own right, so for viewers without full rights
+    /// `present + absent` may differ from `registered`.
     pub absent: Option<i64>,
     /// Whether any figure above is withheld.
     pub suppressed: bool,
 }
 
 impl AttendanceSummary {
-    /// Applies `visible` (the policy's people-count rule) to the tally, with
-    /// secondary suppression: registered = present + absent, so hiding one
-    /// of present and absent hides the other.
-    pub fn new(tally: AttendanceTally, visible: impl Fn(i64) -> Option<i64>) -> Self {
-        let absent = tally.registered - tally.present;
-        let (registered, present, absent) = (
-            visible(tally.registered),
-            visible(tally.present),
-            visible(absent),
-        );
-        match (registered, present, absent) {
-            (None, _, _) => Self {
-                registered: None,
-                present: None,
-                absent: None,
-                suppressed: true,
-            },
-            (Some(r), Some(p), Some(a)) => Self {
-                registered: Some(r),
-                present: Some(p),
-                absent: Some(a),
-                suppressed: false,
-            },
-            (Some(r), _, _) => Self {
-                registered: Some(r),
-                present: None,
-                absent: None,
-                suppressed: true,
-            },
+    /// The tally through disclosure control.
+    pub fn new(tally: AttendanceTally) -> Self {
+        let registered = tally.registered.protect(Measure::Recorded);
+        let present = tally.present.protect(Measure::Present).gate(registered);
+        let absent = tally
+            .registered
+            .minus(&tally.present)
+            .protect(Measure::Absent)
+            .gate(registered);
+        Self {
+            registered: registered.value(),
+            present: present.value(),
+            absent: absent.value(),
+            suppressed: registered.is_suppressed()
+                || present.is_suppressed()
+                || absent.is_suppressed(),
         }
     }
 }
@@ -133,22 +174,18 @@ impl AttendanceSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{Viewer, policy};
 
-    fn summary(registered: i64, present: i64) -> AttendanceSummary {
-        AttendanceSummary::new(
-            AttendanceTally {
-                registered,
-                present,
-            },
-            |n| policy::people_count(&Viewer::anonymous(), n),
-        )
+    fn summary(registered: (i64, i64, i64), present: (i64, i64, i64)) -> AttendanceSummary {
+        AttendanceSummary::new(AttendanceTally {
+            registered: Figure::new(registered.0, registered.1, registered.2),
+            present: Figure::new(present.0, present.1, present.2),
+        })
     }
 
     #[test]
     fn no_rows_is_zero_and_shown() {
         assert_eq!(
-            summary(0, 0),
+            summary((0, 0, 0), (0, 0, 0)),
             AttendanceSummary {
                 registered: Some(0),
                 present: Some(0),
@@ -159,74 +196,9 @@ mod tests {
     }
 
     #[test]
-    fn large_counts_are_shown() {
+    fn full_rights_see_everything_exactly() {
         assert_eq!(
-            summary(30, 25),
-            AttendanceSummary {
-                registered: Some(30),
-                present: Some(25),
-                absent: Some(5),
-                suppressed: false
-            }
-        );
-        assert_eq!(
-            summary(12, 12),
-            AttendanceSummary {
-                registered: Some(12),
-                present: Some(12),
-                absent: Some(0),
-                suppressed: false
-            }
-        );
-    }
-
-    #[test]
-    fn small_total_hides_everything() {
-        assert_eq!(
-            summary(3, 3),
-            AttendanceSummary {
-                registered: None,
-                present: None,
-                absent: None,
-                suppressed: true
-            }
-        );
-    }
-
-    #[test]
-    fn small_part_hides_both_parts() {
-        // 2 absent out of 10: showing present = 8 would reveal it.
-        assert_eq!(
-            summary(10, 8),
-            AttendanceSummary {
-                registered: Some(10),
-                present: None,
-                absent: None,
-                suppressed: true
-            }
-        );
-        assert_eq!(
-            summary(10, 1),
-            AttendanceSummary {
-                registered: Some(10),
-                present: None,
-                absent: None,
-                suppressed: true
-            }
-        );
-    }
-
-    #[test]
-    fn full_rights_see_everything() {
-        let s = AttendanceSummary::new(
-            AttendanceTally {
-                registered: 3,
-                present: 2,
-            },
-            Some,
-        );
-        assert_eq!(
-            s,
+            summary((3, 3, 100), (2, 2, 60)),
             AttendanceSummary {
                 registered: Some(3),
                 present: Some(2),
@@ -234,5 +206,30 @@ mod tests {
                 suppressed: false
             }
         );
+    }
+
+    #[test]
+    fn a_small_session_is_withheld_whatever_its_keys() {
+        for key in (0..(1_i64 << 32)).step_by(7_919_113) {
+            let s = summary((3, 0, key), (3, 0, key));
+            if s.registered.is_none() {
+                assert_eq!((s.present, s.absent), (None, None));
+                assert!(s.suppressed);
+            } else {
+                // Perturbed upwards: never the true 3, never below 5.
+                assert!(s.registered >= Some(5), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn others_see_perturbed_figures_that_repeat() {
+        let a = summary((30, 0, 12_345), (25, 0, 6_789));
+        let b = summary((30, 0, 12_345), (25, 0, 6_789));
+        assert_eq!(a, b);
+        // A leader with 20 of the 30 registered still sees the mixed
+        // session through the noise, not exactly.
+        let mixed = summary((30, 20, 99), (25, 18, 77));
+        assert!(mixed.registered.is_some());
     }
 }

@@ -11,7 +11,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{Audience, EnrolmentStatus, RunStatus, SessionKind};
 use entity::{enrolment, programme_run, session};
 
-use crate::auth::policy;
 use crate::domain::network::Network;
 use crate::domain::people::Participation;
 use crate::domain::programme::Programme;
@@ -331,8 +330,9 @@ impl Session {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// The registered attendance (people with an attendance record), with
-    /// small counts suppressed for viewers without full rights.
+    /// The registered attendance (people with an attendance record):
+    /// exact for viewers with full rights on everyone registered, perturbed
+    /// or withheld for others (see `AttendanceSummary`).
     async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<AttendanceSummary> {
         let tally = ctx
             .loaders()?
@@ -340,30 +340,7 @@ impl Session {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        let viewer = crate::auth::viewer(ctx)?;
-        let full_rights = if policy::sees_exact_people_counts(viewer) {
-            true
-        } else if viewer.providers().is_empty() {
-            false
-        } else {
-            // The providers of the session's programme see exact counts.
-            let loaders = ctx.loaders()?;
-            match loaders.run.load_one(self.0.run_id).await? {
-                Some(run) => {
-                    let links = loaders
-                        .provider_links_by_programme
-                        .load_one(run.programme_id)
-                        .await?
-                        .unwrap_or_default();
-                    let providers: Vec<uuid::Uuid> = links.iter().map(|l| l.provider_id).collect();
-                    policy::sees_exact_counts_of_run(viewer, &providers)
-                }
-                None => false,
-            }
-        };
-        Ok(AttendanceSummary::new(tally, |n| {
-            policy::people_count_with(full_rights, n)
-        }))
+        Ok(AttendanceSummary::new(tally))
     }
 }
 

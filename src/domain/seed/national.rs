@@ -561,6 +561,7 @@ impl Generator<'_> {
                         job_title: Some(job.to_owned()),
                         is_leader,
                         synthetic: true,
+                        record_key: person::new_record_key(),
                         version: 1,
                         created_at: self.now,
                         updated_at: self.now,

@@ -165,6 +165,7 @@ fn persons_of(service: &ServiceInput, ordinal: usize, now: DateTime<Utc>) -> Vec
                 job_title: Some(if is_leader { "Leder" } else { "Ansatt" }.to_owned()),
                 is_leader,
                 synthetic: true,
+                record_key: person::new_record_key(),
                 version: 1,
                 created_at: now,
                 updated_at: now,

@@ -2,8 +2,8 @@
 //!
 //! `participationStats` answers each request with one grouped SQL
 //! statement (see [`sql`]); the rows' key objects (programme, county, …)
-//! load through the request's DataLoaders. People counts are suppressed
-//! under the rules of [`crate::auth::policy::statistics`].
+//! load through the request's DataLoaders. People figures are protected
+//! by [`crate::auth::policy::disclosure`].
 //! `coverage` measures how much of the country the programmes reach.
 
 mod coverage;
@@ -15,9 +15,8 @@ use entity::enums::{RunStatus, ServiceKind, SessionKind};
 use sea_orm::{ConnectionTrait, QueryResult};
 use uuid::Uuid;
 
-use crate::auth::policy::statistics::{
-    Cell, protect_against_subtraction, rate_shown, sees_grant_sums, slices,
-};
+use crate::auth::policy::disclosure::{self, Figure, Measure, Protected};
+use crate::auth::policy::statistics::sees_grant_sums;
 use crate::auth::viewer;
 use crate::domain::geography::{County, Municipality};
 use crate::domain::money::Kroner;
@@ -138,25 +137,21 @@ impl StatsFilter {
 /// not grouped by, and for facts without such a key, e.g. runs without a
 /// network) and its measures.
 ///
-/// People counts (`participants`, `people`, `attendances`, `completions`) are
-/// suppressed so that no one can be singled out: a count is `null`, and
-/// `suppressed` is true, when between 1 and 4 of the people behind it lie
-/// outside the viewer's full rights. Full rights: ADMIN on everything; a
-/// LEADER on the staff of its service; a PROVIDER on the people in runs of
-/// its programmes; a FUNDER on the people of services covering a
-/// municipality in its office's counties. Anonymous and STAFF viewers have
-/// none, so every count from 1 to 4 is hidden from them; a row made only
-/// of people within the viewer's rights is exact.
-///
-/// So that a hidden count cannot be worked out by subtraction from a total
-/// (another request with fewer group keys), a second count is hidden
-/// wherever exactly one count is hidden among the rows that differ in a
-/// single group key: the smallest shown count with people outside the
-/// viewer's rights (or else a zero), repeated until no such set of rows
-/// has a single hidden count. Where no second count exists, the hidden count holds all the
-/// people outside the viewer's rights of that set, and its total is
-/// hidden by the first rule. Differences between requests with different
-/// filters are not covered.
+/// Figures about people (`participants`, `people`, `attendances`,
+/// `attendanceRate`, `completions`) go through disclosure control (the
+/// cell key method; see the README, "Disclosure control"). A viewer with
+/// full rights on every person behind a figure sees it exact: ADMIN; a
+/// LEADER the staff of its service; a PROVIDER the people in runs of its
+/// programmes; a FUNDER the people of services covering a municipality in
+/// its office's counties. Everyone else sees, on every row, a perturbed
+/// figure: the true one plus a small noise that depends only on the set of
+/// people behind it, so the same figure comes back however it is asked,
+/// and the difference of two figures is not the true difference. Zero
+/// stays zero; a perturbed figure below 5 is withheld (`null`, and
+/// `suppressed` is true). When `participants` is withheld, so are the
+/// row's other people figures, so that the records of a few people are
+/// protected like their number. Each row is protected in its own right: a
+/// total may differ from the sum of its rows.
 pub struct ParticipationStatsRow {
     programme: Option<Uuid>,
     provider: Option<Uuid>,
@@ -183,25 +178,21 @@ pub struct ParticipationStatsRow {
 /// not grouped by, and for facts without such a key, e.g. runs without a
 /// network) and its measures.
 ///
-/// People counts (`participants`, `people`, `attendances`, `completions`) are
-/// suppressed so that no one can be singled out: a count is `null`, and
-/// `suppressed` is true, when between 1 and 4 of the people behind it lie
-/// outside the viewer's full rights. Full rights: ADMIN on everything; a
-/// LEADER on the staff of its service; a PROVIDER on the people in runs of
-/// its programmes; a FUNDER on the people of services covering a
-/// municipality in its office's counties. Anonymous and STAFF viewers have
-/// none, so every count from 1 to 4 is hidden from them; a row made only
-/// of people within the viewer's rights is exact.
-///
-/// So that a hidden count cannot be worked out by subtraction from a total
-/// (another request with fewer group keys), a second count is hidden
-/// wherever exactly one count is hidden among the rows that differ in a
-/// single group key: the smallest shown count with people outside the
-/// viewer's rights (or else a zero), repeated until no such set of rows
-/// has a single hidden count. Where no second count exists, the hidden count holds all the
-/// people outside the viewer's rights of that set, and its total is
-/// hidden by the first rule. Differences between requests with different
-/// filters are not covered.
+/// Figures about people (`participants`, `people`, `attendances`,
+/// `attendanceRate`, `completions`) go through disclosure control (the
+/// cell key method; see the README, "Disclosure control"). A viewer with
+/// full rights on every person behind a figure sees it exact: ADMIN; a
+/// LEADER the staff of its service; a PROVIDER the people in runs of its
+/// programmes; a FUNDER the people of services covering a municipality in
+/// its office's counties. Everyone else sees, on every row, a perturbed
+/// figure: the true one plus a small noise that depends only on the set of
+/// people behind it, so the same figure comes back however it is asked,
+/// and the difference of two figures is not the true difference. Zero
+/// stays zero; a perturbed figure below 5 is withheld (`null`, and
+/// `suppressed` is true). When `participants` is withheld, so are the
+/// row's other people figures, so that the records of a few people are
+/// protected like their number. Each row is protected in its own right: a
+/// total may differ from the sum of its rows.
 #[Object]
 impl ParticipationStatsRow {
     /// The programme (when grouped by PROGRAMME).
@@ -301,9 +292,9 @@ impl ParticipationStatsRow {
         self.attendances
     }
     /// Records marked present divided by all attendance records (present
-    /// or absent), from 0 to 1; null without records, and when
-    /// `attendances` is suppressed or the rate would reveal a suppressed
-    /// number of absences.
+    /// or absent), from 0 to 1, computed from the two figures as protected
+    /// (so it carries their noise for viewers without full rights); null
+    /// without records, and when either figure is withheld.
     async fn attendance_rate(&self) -> Option<f64> {
         self.attendance_rate
     }
@@ -323,14 +314,15 @@ impl ParticipationStatsRow {
     async fn granted_kroner(&self) -> Option<Kroner> {
         self.granted.map(Kroner)
     }
-    /// Whether a people count of the row (or its attendance rate) is
-    /// withheld.
+    /// Whether `participants`, `attendances`, `attendanceRate` or
+    /// `completions` is withheld (`people`, computed only when selected,
+    /// is not counted here: it is null when withheld).
     async fn suppressed(&self) -> bool {
         self.suppressed
     }
 }
 
-/// One row as read from the database, before suppression.
+/// One row as read from the database, before protection.
 struct Raw {
     keys: Vec<Key>,
     runs: i64,
@@ -338,11 +330,11 @@ struct Raw {
     services: i64,
     municipalities: i64,
     granted: i64,
-    participants: Cell,
-    people: Cell,
-    completions: Cell,
-    recorded: Cell,
-    present: Cell,
+    participants: Figure,
+    people: Figure,
+    completions: Figure,
+    recorded: Figure,
+    present: Figure,
 }
 
 /// A group key value.
@@ -353,7 +345,6 @@ enum Key {
     ServiceKind(Option<ServiceKind>),
     SessionKind(Option<SessionKind>),
 }
-
 impl Key {
     /// A sort key: nulls last, ids by their bytes, years in order, kinds in
     /// their declaration order (the same on both engines).
@@ -395,6 +386,13 @@ fn read_row(row: &QueryResult, dims: &[Dim]) -> Result<Raw, sea_orm::DbErr> {
     let n = |name: &str| -> Result<i64, sea_orm::DbErr> {
         Ok(row.try_get::<Option<i64>>("", name)?.unwrap_or(0))
     };
+    let figure = |name: &str| -> Result<Figure, sea_orm::DbErr> {
+        Ok(Figure::new(
+            n(name)?,
+            n(&format!("{name}_own"))?,
+            n(&format!("{name}_key"))?,
+        ))
+    };
     Ok(Raw {
         keys,
         runs: n("runs")?,
@@ -402,23 +400,16 @@ fn read_row(row: &QueryResult, dims: &[Dim]) -> Result<Raw, sea_orm::DbErr> {
         services: n("services")?,
         municipalities: n("municipalities")?,
         granted: n("granted")?,
-        participants: Cell::new(n("participants")?, n("participants_own")?),
-        people: Cell::new(n("people")?, n("people_own")?),
-        completions: Cell::new(n("completions")?, n("completions_own")?),
-        recorded: Cell::new(n("recorded")?, n("recorded_own")?),
-        present: Cell::new(n("present")?, n("present_own")?),
+        participants: figure("participants")?,
+        people: figure("people")?,
+        completions: figure("completions")?,
+        recorded: figure("recorded")?,
+        present: figure("present")?,
     })
 }
 
-/// Hides the cells of one measure: the primary rule, then protection
-/// against subtraction within each slice of the grouping.
-fn hide(cells: &[Cell], slices: &[Vec<usize>]) -> Vec<bool> {
-    let mut hidden: Vec<bool> = cells.iter().map(Cell::primary_hidden).collect();
-    protect_against_subtraction(cells, &mut hidden, slices);
-    hidden
-}
-
-/// Computes the statistics of a request: one statement, then suppression.
+/// Computes the statistics of a request: one statement, then disclosure
+/// control.
 pub async fn participation_stats(
     db: &impl ConnectionTrait,
     viewer: &crate::auth::Viewer,
@@ -455,21 +446,22 @@ pub async fn participation_stats(
     raw.sort_by_key(|r| r.keys.iter().map(Key::sort_key).collect::<Vec<_>>());
 
     let sees_grants = sees_grant_sums(viewer);
-    let keys: Vec<Vec<Key>> = raw.iter().map(|r| r.keys.clone()).collect();
-    let slices = slices(&keys);
-    let cells = |f: fn(&Raw) -> Cell| -> Vec<bool> {
-        let cells: Vec<Cell> = raw.iter().map(f).collect();
-        hide(&cells, &slices)
-    };
-    let hide_participants = cells(|r| r.participants);
-    let hide_people = cells(|r| r.people);
-    let hide_present = cells(|r| r.present);
-    let hide_completions = cells(|r| r.completions);
-
     Ok(raw
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .map(|r| {
+            // The row's people gate: the records of a few people are
+            // protected like their number.
+            let participants = r.participants.protect(Measure::Participants);
+            let gated = |f: &Figure, m: Measure| f.protect(m).gate(participants);
+            let people_figure = if people {
+                gated(&r.people, Measure::People)
+            } else {
+                Protected::Exact(0)
+            };
+            let present = gated(&r.present, Measure::Present);
+            let recorded = gated(&r.recorded, Measure::Recorded);
+            let completions = gated(&r.completions, Measure::Completions);
+            let attendance_rate = disclosure::rate(present, recorded);
             let mut row = ParticipationStatsRow {
                 programme: None,
                 provider: None,
@@ -484,22 +476,18 @@ pub async fn participation_stats(
                 services: r.services,
                 municipalities: r.municipalities,
                 granted: sees_grants.then_some(r.granted),
-                participants: r.participants.shown(hide_participants[i]),
-                people: people.then(|| r.people.shown(hide_people[i])).flatten(),
-                attendances: r.present.shown(hide_present[i]),
-                attendance_rate: None,
-                completions: r.completions.shown(hide_completions[i]),
-                suppressed: false,
+                participants: participants.value(),
+                people: people.then(|| people_figure.value()).flatten(),
+                attendances: present.value(),
+                attendance_rate,
+                completions: completions.value(),
+                // Not `people`, which is computed only when selected: the
+                // flag must not depend on the selection.
+                suppressed: participants.is_suppressed()
+                    || present.is_suppressed()
+                    || completions.is_suppressed()
+                    || (recorded.is_suppressed() && r.recorded.total > 0),
             };
-            let rate_ok = rate_shown(hide_present[i], r.recorded, r.present);
-            if rate_ok && r.recorded.total > 0 {
-                row.attendance_rate = Some(r.present.total as f64 / r.recorded.total as f64);
-            }
-            row.suppressed = hide_participants[i]
-                || (people && hide_people[i])
-                || hide_present[i]
-                || hide_completions[i]
-                || (!rate_ok && r.recorded.total > 0);
             for (d, k) in dims.iter().zip(r.keys) {
                 match (d, k) {
                     (Dim::Programme, Key::Id(v)) => row.programme = v,
@@ -534,9 +522,9 @@ impl StatisticsQuery {
     /// are the same whatever the selection. Granted kroner follow the
     /// viewer's rights on grants. Rows come in a stable order of
     /// their group keys (in the order of `groupBy`; kinds in the order of
-    /// their enum, empty keys last). Open to everyone; people counts are
-    /// suppressed for viewers without full rights on them (see
-    /// `ParticipationStatsRow`). At most 10 000 rows (LIMIT_EXCEEDED
+    /// their enum, empty keys last). Open to everyone; people figures are
+    /// exact only for viewers with full rights on every person behind them,
+    /// and perturbed or withheld for others (see `ParticipationStatsRow`). At most 10 000 rows (LIMIT_EXCEEDED
     /// beyond).
     async fn participation_stats(
         &self,
@@ -555,8 +543,11 @@ impl StatisticsQuery {
             services: any(&["services"]),
             municipalities: any(&["municipalities"]),
             granted: any(&["grantedKroner"]) && sees_grant_sums(viewer),
+            // Every people figure is gated by the row's participants, so
+            // distinct people need the facts too.
             facts: any(&[
                 "participants",
+                "people",
                 "attendances",
                 "attendanceRate",
                 "completions",

@@ -43,9 +43,9 @@
 use entity::attendance;
 use entity::enums::{GrantStatus, RunStatus, ServiceKind, SessionKind};
 use entity::{
-    enrolment, funder_office_county, funding_grant, municipality, participation, person,
-    programme_provider, programme_run, service, service_area, session, stats_run_kind,
-    stats_run_service, stats_run_service_kind,
+    enrolment, funding_grant, municipality, participation, person, programme_provider,
+    programme_run, service, service_area, session, stats_run_kind, stats_run_service,
+    stats_run_service_kind,
 };
 use sea_orm::Condition;
 use sea_orm::sea_query::{
@@ -53,7 +53,7 @@ use sea_orm::sea_query::{
 };
 use uuid::Uuid;
 
-use crate::auth::policy::statistics::{FactRights, own_people_facts};
+use crate::auth::policy::statistics::{FactRights, own_people_facts, services_of_offices};
 use crate::auth::{Viewer, policy};
 
 /// A dimension of the statistics, as the SQL sees it.
@@ -168,7 +168,7 @@ pub struct Plan {
 }
 
 /// The measure columns of the result, in order.
-pub const MEASURES: [&str; 15] = [
+pub const MEASURES: [&str; 20] = [
     "runs",
     "sessions",
     "services",
@@ -184,14 +184,31 @@ pub const MEASURES: [&str; 15] = [
     "present_own",
     "people",
     "people_own",
+    "participants_key",
+    "completions_key",
+    "recorded_key",
+    "present_key",
+    "people_key",
 ];
 
-/// The counts of the people tallies, with their result columns.
-const TALLY_COUNTS: [(&str, &str, &str); 4] = [
-    ("participants", "participants", "participants_own"),
-    ("completions", "completions", "completions_own"),
-    ("recorded", "recorded", "recorded_own"),
-    ("present", "present", "present_own"),
+/// The counts of the people tallies, with their result columns: the
+/// count, the viewer's own part, and the sum of the record keys (tally
+/// column and result column alike).
+const TALLY_COUNTS: [(&str, &str, &str, &str); 4] = [
+    (
+        "participants",
+        "participants",
+        "participants_own",
+        "participants_key",
+    ),
+    (
+        "completions",
+        "completions",
+        "completions_own",
+        "completions_key",
+    ),
+    ("recorded", "recorded", "recorded_own", "recorded_key"),
+    ("present", "present", "present_own", "present_key"),
 ];
 
 fn col(table: &'static str, column: impl IntoIden) -> Expr {
@@ -747,15 +764,6 @@ impl Plan {
         q
     }
 
-    /// `1` for a fact within the viewer's rights, else `0`.
-    fn own_flag(rights: &FactRights) -> Expr {
-        match rights {
-            FactRights::All => Expr::cust("1"),
-            FactRights::Nothing => zero(),
-            FactRights::Some(cond) => Expr::case(cond.clone(), 1).finally(0).into(),
-        }
-    }
-
     /// The tally rows of the people facts (`k`) with their run `r`, and
     /// the providers and the person's service (with its area) as the
     /// grouping and filter need, under the request's conditions.
@@ -796,10 +804,11 @@ impl Plan {
         self.select_tallies(&mut q);
         let mut given = Vec::new();
         if self.measures.facts {
-            let own = Self::own_flag(rights);
-            for (count, total, own_total) in TALLY_COUNTS {
+            let own = rights.flag();
+            for (count, total, own_total, key) in TALLY_COUNTS {
                 given.push((total, sum(col("k", count))));
                 given.push((own_total, sum(col("k", count).mul(own.clone()))));
+                given.push((key, sum(col("k", key))));
             }
         }
         Self::measures(&mut q, given);
@@ -821,9 +830,9 @@ impl Plan {
             col("r", programme_run::Column::Id)
                 .equals((Alias::new("pa"), participation::Column::RunId)),
         );
-        // The person's service, where the grouping, filter or rights
-        // need it.
-        if self.uses_service() || matches!(rights, FactRights::Some(_)) {
+        // The person, for the record key (and the service, where the
+        // grouping, filter or rights need it).
+        {
             q.join_as(
                 JoinType::InnerJoin,
                 person::Entity,
@@ -883,6 +892,18 @@ impl Plan {
             vec![
                 ("people", Func::count_distinct(person()).into()),
                 ("people_own", own),
+                // The sum of the distinct record keys: two persons of a group
+                // with the same key (one chance in 2^32 per pair) count
+                // once, which changes the cell's noise, not its count.
+                (
+                    "people_key",
+                    bigint(Func::coalesce([
+                        // Written out: sea-query has no DISTINCT sum, and a
+                        // custom expression's placeholder differs by engine.
+                        Expr::cust("SUM(DISTINCT \"pe\".\"record_key\")"),
+                        zero(),
+                    ])),
+                ),
             ],
         );
         self.group_keys(&mut q);
@@ -938,27 +959,6 @@ impl Plan {
         q.limit(limit);
         q
     }
-}
-
-/// The services covering a municipality in a county of the given funder
-/// offices.
-fn services_of_offices(offices: &[Uuid]) -> SelectStatement {
-    Query::select()
-        .column(service_area::Column::ServiceId)
-        .from(service_area::Entity)
-        .and_where(
-            Expr::col(service_area::Column::CountyId).in_subquery(
-                Query::select()
-                    .column(funder_office_county::Column::CountyId)
-                    .from(funder_office_county::Entity)
-                    .and_where(
-                        Expr::col(funder_office_county::Column::FunderOfficeId)
-                            .is_in(offices.iter().copied()),
-                    )
-                    .to_owned(),
-            ),
-        )
-        .to_owned()
 }
 
 /// The coverage statement: per current county, its current municipalities
@@ -1108,6 +1108,18 @@ mod tests {
             .statement(&Viewer::anonymous(), 10)
             .to_string(PostgresQueryBuilder);
         assert!(!sql.contains("SELECT DISTINCT \"service_id\""), "{sql}");
+    }
+
+    #[test]
+    fn distinct_people_sum_their_distinct_record_keys_on_both_engines() {
+        let q = plan(vec![Dim::Year]).statement(&Viewer::anonymous(), 10);
+        for sql in [
+            q.to_string(SqliteQueryBuilder),
+            q.to_string(PostgresQueryBuilder),
+        ] {
+            assert!(sql.contains("SUM(DISTINCT \"pe\".\"record_key\")"), "{sql}");
+            assert!(!sql.contains("$1") && !sql.contains('?'), "{sql}");
+        }
     }
 
     #[test]

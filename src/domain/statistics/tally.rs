@@ -1,6 +1,8 @@
 //! The tallies behind the statistics: per-run counts kept in step with the
 //! facts they count (tables `stats_run_kind`, `stats_run_service` and
-//! `stats_run_service_kind`; see their entities).
+//! `stats_run_service_kind`; see their entities). Beside each people
+//! count, a tally keeps the sum of the record keys of what it counts (see
+//! [`crate::auth::policy::disclosure`]).
 //!
 //! Every write that changes a run's sessions, participations or attendance
 //! calls [`refresh_run`] in its own transaction (through
@@ -21,28 +23,42 @@ use uuid::Uuid;
 const INSERTS: [&str; 3] = [
     "INSERT INTO stats_run_kind (run_id, kind, sessions) \
      SELECT run_id, kind, COUNT(*) FROM session WHERE {run:run_id} GROUP BY run_id, kind",
-    "INSERT INTO stats_run_service (run_id, service_id, participants, completions, recorded, present, attendees) \
-     SELECT f.run_id, f.service_id, SUM(f.participants), SUM(f.completions), SUM(f.recorded), SUM(f.present), SUM(f.attendees) FROM ( \
+    "INSERT INTO stats_run_service (run_id, service_id, participants, completions, recorded, present, attendees, \
+       participants_key, completions_key, recorded_key, present_key, attendees_key) \
+     SELECT f.run_id, f.service_id, SUM(f.participants), SUM(f.completions), SUM(f.recorded), SUM(f.present), SUM(f.attendees), \
+            SUM(f.participants_key), SUM(f.completions_key), SUM(f.recorded_key), SUM(f.present_key), SUM(f.attendees_key) FROM ( \
        SELECT pa.run_id AS run_id, pe.service_id AS service_id, COUNT(*) AS participants, \
-              SUM(CASE WHEN pa.completed THEN 1 ELSE 0 END) AS completions, 0 AS recorded, 0 AS present, 0 AS attendees \
+              SUM(CASE WHEN pa.completed THEN 1 ELSE 0 END) AS completions, 0 AS recorded, 0 AS present, 0 AS attendees, \
+              SUM(pe.record_key) AS participants_key, SUM(CASE WHEN pa.completed THEN pe.record_key ELSE 0 END) AS completions_key, \
+              0 AS recorded_key, 0 AS present_key, 0 AS attendees_key \
        FROM participation pa JOIN person pe ON pe.id = pa.person_id WHERE {run:pa.run_id} \
        GROUP BY pa.run_id, pe.service_id \
        UNION ALL \
-       SELECT ss.run_id, pe.service_id, 0, 0, COUNT(*), SUM(CASE WHEN at.present THEN 1 ELSE 0 END), \
-              COUNT(DISTINCT CASE WHEN at.present THEN at.person_id END) \
-       FROM attendance at JOIN session ss ON ss.id = at.session_id JOIN person pe ON pe.id = at.person_id \
-       WHERE {run:ss.run_id} \
-       GROUP BY ss.run_id, pe.service_id \
+       SELECT x.run_id, x.service_id, 0, 0, SUM(x.records), SUM(x.presents), SUM(x.attended), \
+              0, 0, SUM(x.records * x.k), SUM(x.presents * x.k), SUM(x.attended * x.k) \
+       FROM ( \
+         SELECT ss.run_id AS run_id, pe.service_id AS service_id, at.person_id AS person_id, pe.record_key AS k, \
+                COUNT(*) AS records, SUM(CASE WHEN at.present THEN 1 ELSE 0 END) AS presents, \
+                MAX(CASE WHEN at.present THEN 1 ELSE 0 END) AS attended \
+         FROM attendance at JOIN session ss ON ss.id = at.session_id JOIN person pe ON pe.id = at.person_id \
+         WHERE {run:ss.run_id} \
+         GROUP BY ss.run_id, pe.service_id, at.person_id, pe.record_key \
+       ) x GROUP BY x.run_id, x.service_id \
      ) f GROUP BY f.run_id, f.service_id",
-    "INSERT INTO stats_run_service_kind (run_id, service_id, kind, participants, completions, recorded, present) \
-     SELECT ss.run_id, pe.service_id, ss.kind, \
-            COUNT(DISTINCT CASE WHEN at.present AND pa.id IS NOT NULL THEN at.person_id END), \
-            COUNT(DISTINCT CASE WHEN at.present AND pa.completed THEN at.person_id END), \
-            COUNT(*), SUM(CASE WHEN at.present THEN 1 ELSE 0 END) \
-     FROM attendance at JOIN session ss ON ss.id = at.session_id JOIN person pe ON pe.id = at.person_id \
-     LEFT JOIN participation pa ON pa.run_id = ss.run_id AND pa.person_id = at.person_id \
-     WHERE {run:ss.run_id} \
-     GROUP BY ss.run_id, pe.service_id, ss.kind",
+    "INSERT INTO stats_run_service_kind (run_id, service_id, kind, participants, completions, recorded, present, \
+       participants_key, completions_key, recorded_key, present_key) \
+     SELECT x.run_id, x.service_id, x.kind, SUM(x.participating), SUM(x.completed), SUM(x.records), SUM(x.presents), \
+            SUM(x.participating * x.k), SUM(x.completed * x.k), SUM(x.records * x.k), SUM(x.presents * x.k) \
+     FROM ( \
+       SELECT ss.run_id AS run_id, pe.service_id AS service_id, ss.kind AS kind, at.person_id AS person_id, pe.record_key AS k, \
+              MAX(CASE WHEN at.present AND pa.id IS NOT NULL THEN 1 ELSE 0 END) AS participating, \
+              MAX(CASE WHEN at.present AND pa.completed THEN 1 ELSE 0 END) AS completed, \
+              COUNT(*) AS records, SUM(CASE WHEN at.present THEN 1 ELSE 0 END) AS presents \
+       FROM attendance at JOIN session ss ON ss.id = at.session_id JOIN person pe ON pe.id = at.person_id \
+       LEFT JOIN participation pa ON pa.run_id = ss.run_id AND pa.person_id = at.person_id \
+       WHERE {run:ss.run_id} \
+       GROUP BY ss.run_id, pe.service_id, ss.kind, at.person_id, pe.record_key \
+     ) x GROUP BY x.run_id, x.service_id, x.kind",
 ];
 
 /// The tally tables, in the order they are cleared.
