@@ -830,9 +830,12 @@ impl Plan {
             col("r", programme_run::Column::Id)
                 .equals((Alias::new("pa"), participation::Column::RunId)),
         );
-        // The person, for the record key (and the service, where the
-        // grouping, filter or rights need it).
-        {
+        // A viewer with full rights on everything sees exact figures, so
+        // its statement needs no record keys (and no second distinct sum).
+        let keyed = !matches!(rights, FactRights::All);
+        // The person, for the record key, and the service where the
+        // grouping, filter or rights need it.
+        if keyed || self.uses_service() {
             q.join_as(
                 JoinType::InnerJoin,
                 person::Entity,
@@ -897,12 +900,17 @@ impl Plan {
                 // once, which changes the cell's noise, not its count.
                 (
                     "people_key",
-                    bigint(Func::coalesce([
-                        // Written out: sea-query has no DISTINCT sum, and a
-                        // custom expression's placeholder differs by engine.
-                        Expr::cust("SUM(DISTINCT \"pe\".\"record_key\")"),
-                        zero(),
-                    ])),
+                    if keyed {
+                        bigint(Func::coalesce([
+                            // Written out: sea-query has no DISTINCT sum,
+                            // and a custom expression's placeholder differs
+                            // by engine.
+                            Expr::cust("SUM(DISTINCT \"pe\".\"record_key\")"),
+                            zero(),
+                        ]))
+                    } else {
+                        zero()
+                    },
                 ),
             ],
         );
@@ -1120,6 +1128,16 @@ mod tests {
             assert!(sql.contains("SUM(DISTINCT \"pe\".\"record_key\")"), "{sql}");
             assert!(!sql.contains("$1") && !sql.contains('?'), "{sql}");
         }
+    }
+
+    #[test]
+    fn full_rights_need_no_record_keys_for_people() {
+        let admin = Viewer::new("a", vec![crate::auth::Scope::Admin]);
+        let sql = plan(vec![Dim::Year])
+            .statement(&admin, 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(!sql.contains("record_key"), "{sql}");
+        assert!(!sql.contains("\"person\""), "{sql}");
     }
 
     #[test]
