@@ -221,37 +221,34 @@ fn minus(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     Some(a? - b?)
 }
 
-/// Sets a session's kind directly and recounts the tallies.
-async fn set_session_kind(db: &sea_orm::DatabaseConnection, session: Uuid, kind: &str) {
+/// Sets the `kind` of a row of `table` (a session or a service) directly
+/// (the API keeps kinds as registered) and recounts the tallies.
+async fn set_kind(db: &sea_orm::DatabaseConnection, table: &str, id: Uuid, kind: &str) {
     let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => format!("UPDATE {table} SET kind = $1 WHERE id = $2"),
+        _ => format!("UPDATE {table} SET kind = ? WHERE id = ?"),
+    };
     db.execute_raw(sea_orm::Statement::from_sql_and_values(
         backend,
-        match backend {
-            DatabaseBackend::Postgres => "UPDATE session SET kind = $1 WHERE id = $2",
-            _ => "UPDATE session SET kind = ? WHERE id = ?",
-        },
-        [kind.into(), session.into()],
+        sql,
+        [kind.into(), id.into()],
     ))
     .await
-    .expect("set session kind");
+    .expect("set kind");
     kompetanse::domain::statistics::tally::rebuild_all(db)
         .await
         .expect("rebuild tallies");
 }
 
-/// Sets a service's kind (directly: the API keeps kinds as registered).
-async fn set_kind(db: &sea_orm::DatabaseConnection, service: Uuid, kind: &str) {
-    let backend = db.get_database_backend();
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            DatabaseBackend::Postgres => "UPDATE service SET kind = $1 WHERE id = $2",
-            _ => "UPDATE service SET kind = ? WHERE id = ?",
-        },
-        [kind.into(), service.into()],
-    ))
-    .await
-    .expect("set kind");
+/// The row key behind a global id of type `type_name`.
+fn key_of(global_id: &str, type_name: &str) -> Uuid {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(global_id)
+        .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    Uuid::parse_str(text.trim_start_matches(&format!("{type_name}:"))).unwrap()
 }
 
 #[tokio::test]
@@ -273,7 +270,7 @@ async fn differencing_attacks_recover_no_small_count() {
         Outcome::new("filter: programme − programme and 4020, completions"),
     ];
     let mut own_knowledge = Outcome::new("a leader's mixed row − its own exact part");
-    set_kind(&fx.app.db, fx.nome, "MENTAL_HEALTH").await;
+    set_kind(&fx.app.db, "service", fx.nome, "MENTAL_HEALTH").await;
 
     for draw in 0..DRAWS {
         if draw > 0 {
@@ -347,7 +344,7 @@ async fn differencing_attacks_recover_no_small_count() {
         );
     }
 
-    set_kind(&fx.app.db, fx.nome, "OTHER").await;
+    set_kind(&fx.app.db, "service", fx.nome, "OTHER").await;
     for outcome in grouping.iter().chain(filtered.iter()) {
         outcome.assert_not_exact();
     }
@@ -451,15 +448,8 @@ async fn session_attendance_and_statistics_agree_on_the_same_records() {
         })
         .expect("a teaching day with attendance")
         .clone();
-    let session_id = {
-        use base64::Engine as _;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(session["id"].as_str().unwrap())
-            .unwrap();
-        let text = String::from_utf8(raw).unwrap();
-        Uuid::parse_str(text.trim_start_matches("Session:")).unwrap()
-    };
-    set_session_kind(&fx.app.db, session_id, "OTHER").await;
+    let session_id = key_of(session["id"].as_str().unwrap(), "Session");
+    set_kind(&fx.app.db, "session", session_id, "OTHER").await;
     for draw in 0..DRAWS {
         if draw > 0 {
             redraw_keys(&fx.app.db).await;
@@ -486,7 +476,7 @@ async fn session_attendance_and_statistics_agree_on_the_same_records() {
             );
         }
     }
-    set_session_kind(&fx.app.db, session_id, "TEACHING_DAY").await;
+    set_kind(&fx.app.db, "session", session_id, "TEACHING_DAY").await;
 
     // Every session a viewer without rights sees: 0, withheld, or at
     // least the threshold; and withheld together when registered is.
@@ -654,14 +644,7 @@ async fn a_person_filter_cannot_reach_through_another_providers_run() {
         .as_str()
         .expect("NUBU sees a participant")
         .to_owned();
-    let person_id = {
-        use base64::Engine as _;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(&person_gid)
-            .unwrap();
-        let text = String::from_utf8(raw).unwrap();
-        Uuid::parse_str(text.trim_start_matches("Person:")).unwrap()
-    };
+    let person_id = key_of(&person_gid, "Person");
     // The person also signs up to RVTS Sør's run.
     let other_run = common::uuid_of::<programme_run::Entity>(
         db,

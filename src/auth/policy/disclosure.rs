@@ -46,10 +46,8 @@
 
 use std::sync::LazyLock;
 
-use super::SUPPRESSION_THRESHOLD;
-
-/// A perturbed figure below this is suppressed.
-pub const THRESHOLD: i64 = SUPPRESSION_THRESHOLD;
+/// A perturbed figure below this is suppressed (withheld).
+pub const THRESHOLD: i64 = 5;
 
 /// Record keys and cell keys lie in `[0, KEY_MODULUS)`.
 pub const KEY_MODULUS: i64 = 1 << 32;

@@ -19,10 +19,6 @@ use uuid::Uuid;
 use super::{Scope, Viewer};
 use crate::error::{ApiError, ApiResult};
 
-/// Figures about people below this number are not shown to viewers without
-/// full rights on them (after perturbation; see [`disclosure`]).
-pub const SUPPRESSION_THRESHOLD: i64 = 5;
-
 pub mod disclosure;
 pub mod grants;
 pub mod statistics;
