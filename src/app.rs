@@ -203,9 +203,15 @@ impl Application {
                 .app_data(web::PayloadConfig::new(body_limit))
                 .configure(http::routes)
         })
-        // Time allowed to send the request head (not the execution, which
-        // KOMPETANSE_REQUEST_TIMEOUT_SECS bounds).
+        // Time allowed to send the request head (the body has
+        // KOMPETANSE_BODY_TIMEOUT_SECS, the execution
+        // KOMPETANSE_REQUEST_TIMEOUT_SECS). actix-http itself caps a head
+        // at 32 KiB and 96 headers (431 past them).
         .client_request_timeout(Duration::from_secs(5))
+        // An idle keep-alive connection is closed after 5 s; a client that
+        // stops reading its answer is dropped 1 s after the server is done.
+        .keep_alive(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
         .listen(listener)
         .map_err(|source| StartError::Bind {
             addr: settings.bind,

@@ -179,6 +179,12 @@ pub struct HttpSettings {
     #[arg(long, env = "KOMPETANSE_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824), global = true)]
     pub max_body_bytes: u64,
 
+    /// Longest a client may take to send a request body, in seconds, from
+    /// the end of its head; a slower one is answered 408 and its
+    /// connection closed, so that stalled uploads hold no socket for long.
+    #[arg(long, env = "KOMPETANSE_BODY_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub body_timeout_secs: u64,
+
     /// Longest a GraphQL execution may run, in seconds; a longer one is cut
     /// off with 503. On PostgreSQL also each statement's limit
     /// (`statement_timeout`) on the server's connections.
@@ -210,6 +216,7 @@ impl Default for HttpSettings {
         Self {
             cors_origins: Vec::new(),
             max_body_bytes: 1_048_576,
+            body_timeout_secs: 10,
             request_timeout_secs: 30,
             rate_limit_per_minute: 600,
             introspection: true,
@@ -362,8 +369,10 @@ pub struct Limits {
     #[arg(long, env = "KOMPETANSE_MAX_DEPTH", default_value_t = 12, value_parser = clap::value_parser!(u32).range(2..=100), global = true)]
     pub max_depth: u32,
 
-    /// Highest allowed query complexity (each field counts 1, a list field
-    /// counts its page size times its selection).
+    /// The cost budget of one document: each field counts 1, a list field
+    /// its page size times its selection, statistics by their dimensions
+    /// and measures (see the README's cost model). Over it:
+    /// LIMIT_EXCEEDED with the cost and the limit.
     #[arg(long, env = "KOMPETANSE_MAX_COMPLEXITY", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(10..=10_000_000), global = true)]
     pub max_complexity: u32,
 
@@ -374,6 +383,16 @@ pub struct Limits {
     /// Page size when neither `first` nor `last` is given.
     #[arg(long, env = "KOMPETANSE_DEFAULT_PAGE_SIZE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub default_page_size: u32,
+
+    /// Heavy fields (statistics, coverage, grant totals) the server runs
+    /// at once, over all requests; more wait their turn.
+    #[arg(long, env = "KOMPETANSE_HEAVY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub heavy_concurrency: u32,
+
+    /// Heavy fields that may wait for their turn; one more is refused at
+    /// once with 503 and `Retry-After`.
+    #[arg(long, env = "KOMPETANSE_HEAVY_QUEUE", default_value_t = 32, value_parser = clap::value_parser!(u32).range(0..=100_000), global = true)]
+    pub heavy_queue: u32,
 
     /// Most aliased fields in one document.
     #[arg(long, env = "KOMPETANSE_MAX_ALIASES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=10_000), global = true)]
@@ -388,6 +407,8 @@ impl Default for Limits {
             max_page_size: 100,
             default_page_size: 20,
             max_aliases: 30,
+            heavy_concurrency: 4,
+            heavy_queue: 32,
         }
     }
 }

@@ -156,6 +156,23 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
+/// How long a readiness check waits for the database, whatever it does
+/// (refuses connections, hangs, or every pooled connection is busy): well
+/// under the second that orchestrators' probes give.
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// [`ping`] within [`READY_TIMEOUT`]: a database that does not answer in
+/// time is down for readiness.
+pub async fn ping_ready(db: &DatabaseConnection) -> Result<(), DbErr> {
+    match tokio::time::timeout(READY_TIMEOUT, ping(db)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(DbErr::Custom(format!(
+            "no answer within {} ms",
+            READY_TIMEOUT.as_millis()
+        ))),
+    }
+}
+
 /// The database URL with any password replaced, fit for logs.
 pub fn redacted_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

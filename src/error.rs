@@ -35,6 +35,10 @@ pub enum ApiError {
     /// be retried; the cause is logged, never sent.
     #[error("the database is unavailable; try again shortly")]
     ServiceUnavailable(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
+    /// Too many heavy requests are running and waiting: retry after
+    /// `retry_after` seconds (HTTP 503 with `Retry-After`).
+    #[error("the server is busy with heavy requests; retry after {retry_after} s")]
+    Overloaded { retry_after: u64 },
     /// A failure inside the server. The cause is logged, never sent.
     #[error("internal server error")]
     Internal(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
@@ -68,7 +72,7 @@ impl ApiError {
             Self::BadUserInput { .. } => codes::BAD_USER_INPUT,
             Self::Conflict(_) => codes::CONFLICT,
             Self::LimitExceeded(_) => codes::LIMIT_EXCEEDED,
-            Self::ServiceUnavailable(_) => codes::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable(_) | Self::Overloaded { .. } => codes::SERVICE_UNAVAILABLE,
             Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +84,15 @@ impl From<sea_orm::DbErr> for ApiError {
             unavailable(std::sync::Arc::new(err))
         } else if is_cancelled(&err) {
             cancelled()
+        } else if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            // A uniqueness rule of the database that no check of the write
+            // named more precisely (it lost a race): CONFLICT, without the
+            // database's text, which may quote the values.
+            tracing::info!("write refused by a unique index");
+            Self::Conflict(
+                "the change conflicts with a row written at the same time; read again and retry"
+                    .into(),
+            )
         } else {
             Self::Internal(std::sync::Arc::new(err))
         }

@@ -1748,8 +1748,9 @@ async fn totals_count_each_service_of_the_recipient_once() {
         }
         ids.insert(name, s.id);
     }
-    // A network in Innlandet: A twice (two current memberships), C; B has
-    // left, D joins in the future.
+    // A network in Innlandet: A twice (an ended and a current membership:
+    // two current ones the database refuses), C; B has left, D joins in
+    // the future.
     let net = insert_network(
         &fx,
         format!("gr-summer-{tag}"),
@@ -1759,7 +1760,7 @@ async fn totals_count_each_service_of_the_recipient_once() {
     .await;
     let day = |y: i32| chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
     for (name, joined, left) in [
-        ("A", Some(day(2019)), None),
+        ("A", Some(day(2015)), Some(day(2018))),
         ("A", Some(day(2021)), None),
         ("C", None, None),
         ("B", Some(day(2018)), Some(day(2020))),

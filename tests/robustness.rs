@@ -187,9 +187,12 @@ async fn the_database_going_away_and_coming_back() {
     assert_eq!(retry.as_deref(), Some("1"));
     assert_eq!(codes(&body), ["SERVICE_UNAVAILABLE"], "{body}");
 
+    // Readiness answers within a second whatever the database does:
+    // refused connections here, a database that holds its answer below.
     let started = Instant::now();
     let (status, body) = server.readyz().await;
-    assert!(started.elapsed() < acquire + slack);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "readyz took {took:?}");
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["database"], "down");
 
@@ -258,6 +261,13 @@ async fn a_graceful_shutdown_finishes_the_request_in_flight() {
         || async { proxy.holding() > 0 },
     )
     .await;
+
+    // Readiness does not wait on a database that holds its answers.
+    let started = Instant::now();
+    let (status, body) = server.readyz().await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "readyz took {took:?}");
+    assert_eq!((status, &body["database"]), (503, &json!("down")), "{body}");
 
     // Stop as SIGTERM does: the port closes while the request is in flight.
     server.shutdown.stop();
@@ -370,4 +380,72 @@ async fn statement_limit(db: &sea_orm::DatabaseConnection) -> String {
     .expect("a row")
     .try_get_by_index::<String>(0)
     .expect("text")
+}
+
+/// On PostgreSQL: heavy requests beyond the server's bound wait their
+/// turn, and beyond the queue are refused at once with 503 and
+/// `Retry-After` instead of hanging; those that waited are served when the
+/// database answers again. (The bound and the queue are checked on their
+/// own, without a database, in the unit tests of `graphql::admission`.)
+#[tokio::test]
+async fn heavy_requests_queue_and_a_full_queue_is_refused_at_once() {
+    if !on_postgres() {
+        return skip("heavy_requests_queue_and_a_full_queue_is_refused_at_once");
+    }
+    let (proxy, mut settings) = through_proxy().await;
+    settings.limits.heavy_concurrency = 1;
+    settings.limits.heavy_queue = 1;
+    let server = start(settings).await;
+    let heavy = "{ participationStats(groupBy: [COUNTY]) { participants } }";
+    let (status, _, body) = server.post(None, heavy).await;
+    assert_eq!((status, codes(&body)), (200, vec![]), "{body}");
+
+    // The database holds its answers: the first heavy request runs (and
+    // waits on it), the second queues.
+    proxy.pause();
+    let send = || {
+        let client = server.client.clone();
+        let url = format!("{}/graphql", server.base);
+        tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .json(&json!({ "query": heavy }))
+                .send()
+                .await
+                .expect("answered");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.expect("JSON body"))
+        })
+    };
+    let running = send();
+    eventually(
+        Duration::from_secs(10),
+        "the first reaches the database",
+        || async { proxy.holding() > 0 },
+    )
+    .await;
+    let queued = send();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The third finds the queue full: 503 at once, with Retry-After.
+    let started = Instant::now();
+    let (status, retry, body) = server.post(None, heavy).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("2"));
+    assert_eq!(codes(&body), ["SERVICE_UNAVAILABLE"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 2, "{body}");
+
+    proxy.resume();
+    for task in [running, queued] {
+        let (status, body) = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("served once the database answers")
+            .expect("task");
+        assert_eq!((status, codes(&body)), (200, vec![]), "{body}");
+    }
 }

@@ -11,6 +11,7 @@ mod m20261124_000001_participation_progress;
 mod m20261125_000001_stats_tallies;
 mod m20261126_000001_service_area;
 mod m20261204_000001_record_keys;
+mod m20261205_000001_uniqueness;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_stats_tallies::Migration),
             Box::new(m20261126_000001_service_area::Migration),
             Box::new(m20261204_000001_record_keys::Migration),
+            Box::new(m20261205_000001_uniqueness::Migration),
         ]
     }
 }

@@ -367,6 +367,9 @@ fn map_jwt_error(kind: &ErrorKind) -> TokenError {
 
 /// The typed claims of a payload whose signature, times, issuer and
 /// audience the library has checked (as far as they are present).
+/// The longest subject a token may name (characters).
+pub const MAX_SUBJECT: usize = 255;
+
 fn claims_from(payload: Map<String, Value>) -> Result<Claims, TokenError> {
     for claim in ["exp", "iss", "aud", "sub"] {
         if matches!(payload.get(claim), None | Some(Value::Null)) {
@@ -375,6 +378,13 @@ fn claims_from(payload: Map<String, Value>) -> Result<Claims, TokenError> {
     }
     match &payload["sub"] {
         Value::String(sub) if sub.trim().is_empty() => return Err(TokenError::MissingClaim("sub")),
+        // The subject is stored and looked up: no control characters (a
+        // NUL cannot be stored) and a bounded length.
+        Value::String(sub)
+            if sub.chars().count() > MAX_SUBJECT || sub.chars().any(char::is_control) =>
+        {
+            return Err(TokenError::Malformed);
+        }
         Value::String(_) => {}
         _ => return Err(TokenError::Malformed),
     }

@@ -52,9 +52,30 @@ pub async fn begin(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
 /// is CONFLICT and nothing changes; a missing row is NOT_FOUND.
 pub async fn update_versioned<A>(
     db: &impl ConnectionTrait,
+    am: A,
+    expected: i32,
+    what: &str,
+) -> ApiResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    update_versioned_unique(db, am, expected, what, || {
+        ApiError::Conflict(format!(
+            "the {what} conflicts with a row written at the same time; read it again and retry"
+        ))
+    })
+    .await
+}
+
+/// [`update_versioned`], with the error to give when a unique index
+/// refuses the new values (a concurrent write took them first).
+pub async fn update_versioned_unique<A>(
+    db: &impl ConnectionTrait,
     mut am: A,
     expected: i32,
     what: &str,
+    taken: impl FnOnce() -> ApiError,
 ) -> ApiResult<<A::Entity as EntityTrait>::Model>
 where
     A: ActiveModelTrait + ActiveModelBehavior + Send,
@@ -70,6 +91,14 @@ where
     match update.exec(db).await {
         Ok(model) => Ok(model),
         Err(DbErr::RecordNotUpdated) => Err(conflict(what, expected)),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Err(taken())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -398,5 +427,28 @@ mod tests {
         assert!(year("y", 2025).is_ok());
         assert!(year("y", 1800).is_err());
         assert!(in_range("p", 101, 0, 100).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any text is a clean, bounded text or BAD_USER_INPUT on its
+        /// field; any e-mail is lower-cased and well formed or refused.
+        #[test]
+        fn prop_any_text_is_clean_or_bad_input(value in "\\PC{0,60}|.{0,60}|[ -~]{0,300}") {
+            match text("input.name", &value, MAX_NAME) {
+                Ok(t) => {
+                    proptest::prop_assert!(!t.is_empty() && t.chars().count() <= MAX_NAME);
+                    proptest::prop_assert!(!t.contains('\0'));
+                }
+                Err(err) => proptest::prop_assert_eq!(field_of(err), "input.name"),
+            }
+            match email("input.email", Some(&value)) {
+                Ok(Some(mail)) => {
+                    proptest::prop_assert_eq!(mail.to_lowercase(), mail.clone());
+                    proptest::prop_assert!(mail.contains('@') && !mail.contains('\0'));
+                }
+                Ok(None) => proptest::prop_assert!(value.trim().is_empty()),
+                Err(err) => proptest::prop_assert_eq!(field_of(err), "input.email"),
+            }
+        }
     }
 }

@@ -13,6 +13,10 @@ use async_graphql::{ErrorExtensionValues, Response, ServerError};
 
 use crate::error::{ApiError, codes};
 
+/// The extension of an error that asks the client to come back later,
+/// in seconds; the HTTP answer is then 503 with `Retry-After`.
+pub const RETRY_AFTER: &str = "retryAfter";
+
 /// Extension factory that assigns error codes.
 pub struct ErrorCodes;
 
@@ -49,6 +53,12 @@ pub fn classify(error: &mut ServerError) {
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default)
                 .set("field", field);
+        }
+        if let ApiError::Overloaded { retry_after } = &api {
+            error
+                .extensions
+                .get_or_insert_with(ErrorExtensionValues::default)
+                .set(RETRY_AFTER, *retry_after);
         }
         return;
     }

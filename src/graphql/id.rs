@@ -73,4 +73,33 @@ mod tests {
             "BAD_USER_INPUT"
         );
     }
+
+    /// Whatever a decoded id held, it is BAD_USER_INPUT or an id that
+    /// encodes back to itself.
+    fn check(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        match decode(text, "id") {
+            Ok((type_name, key)) => {
+                let again = decode(&encode(&type_name, key), "id").expect("round trip");
+                proptest::prop_assert_eq!(again, (type_name, key));
+            }
+            Err(err) => proptest::prop_assert_eq!(err.code(), "BAD_USER_INPUT"),
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_any_text_is_an_id_or_bad_input(text in "\\PC{0,80}|.{0,80}") {
+            check(&text)?;
+        }
+
+        #[test]
+        fn prop_any_encoded_text_is_an_id_or_bad_input(
+            text in "[A-Za-z0-9]{0,12}:?[0-9a-fA-F-]{0,40}|\\PC{0,40}",
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            check(&URL_SAFE_NO_PAD.encode(&text))?;
+            check(&URL_SAFE_NO_PAD.encode(&bytes))?;
+        }
+    }
 }

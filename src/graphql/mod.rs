@@ -1,5 +1,7 @@
 //! The GraphQL schema: root types, limits, per-request context.
 
+pub mod admission;
+pub mod cost;
 pub mod errors;
 pub mod id;
 pub mod loader;
@@ -77,15 +79,22 @@ pub fn schema_builder(
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth as usize)
-        .limit_complexity(limits.max_complexity as usize)
         .limit_recursive_depth(64)
         .limit_directives(16)
         .extension(ErrorCodes)
+        .extension(cost::CostBudget {
+            limit: limits.max_complexity as usize,
+        })
         .extension(options.persisted.clone())
         .extension(rules::DocumentRules {
             introspection: options.introspection,
             max_aliases: limits.max_aliases,
         })
+        .extension(admission::RootFields)
+        .data(std::sync::Arc::new(admission::Admission::new(
+            limits.heavy_concurrency as usize,
+            limits.heavy_queue as usize,
+        )))
         .data(limits.clone());
     if options.introspection {
         builder
@@ -126,6 +135,7 @@ pub fn prepare_request(
     // The request's pool (primary or replica) shadows the schema's for
     // `ctx.db()` and the loaders.
     request
+        .data(admission::RequestSlots::default())
         .data(Loaders::new(db.clone(), &viewer))
         .data(viewer)
         .data(db.clone())

@@ -248,4 +248,44 @@ mod tests {
             );
         }
     }
+
+    fn cursor_text() -> impl proptest::strategy::Strategy<Value = Option<String>> {
+        use proptest::prelude::*;
+        proptest::option::of(prop_oneof![
+            ".{0,30}",
+            any::<u64>().prop_map(|n| OffsetCursor(n).encode_cursor()),
+            "[-+ 0-9a-z:]{0,30}".prop_map(|t| URL_SAFE_NO_PAD.encode(t)),
+        ])
+    }
+
+    proptest::proptest! {
+        /// Any cursors and sizes give a window inside the list and no
+        /// larger than a page, or BAD_USER_INPUT naming the argument.
+        #[test]
+        fn prop_any_paging_arguments_give_a_window_or_bad_input(
+            after in cursor_text(),
+            before in cursor_text(),
+            first in proptest::option::of(proptest::num::i32::ANY),
+            last in proptest::option::of(proptest::num::i32::ANY),
+            total in proptest::num::u64::ANY,
+        ) {
+            let limits = Limits::default();
+            let args = PageArgs::new(after, before, first, last);
+            match Window::compute(&args, total, &limits) {
+                Ok(w) => {
+                    proptest::prop_assert!(w.start <= w.end && w.end <= total);
+                    proptest::prop_assert!(w.end - w.start <= u64::from(limits.max_page_size));
+                }
+                Err(err) => {
+                    proptest::prop_assert_eq!(err.code(), "BAD_USER_INPUT");
+                    let crate::error::ApiError::BadUserInput { field, .. } = err else {
+                        unreachable!()
+                    };
+                    proptest::prop_assert!(
+                        ["after", "before", "first", "last"].contains(&field.as_str())
+                    );
+                }
+            }
+        }
+    }
 }

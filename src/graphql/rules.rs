@@ -12,13 +12,17 @@
 //! - With introspection off, `__schema` and `__type` are refused with an
 //!   error (async-graphql would answer `null`), so clients learn why;
 //!   `__typename` stays allowed.
+//! - No text the databases cannot store: a NUL character (U+0000) in any
+//!   argument, literal or variable, is BAD_USER_INPUT naming the argument
+//!   (`field`), before any resolver runs. PostgreSQL refuses NUL in text;
+//!   SQLite would keep it, and the two engines must agree.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{ServerResult, Variables};
+use async_graphql::{ServerError, ServerResult, Value, Variables};
 
 use super::errors::coded_error as error;
 use crate::auth::Viewer;
@@ -53,6 +57,12 @@ impl Extension for DocumentRules {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
+        if let Some(field) = nul_in_arguments(&doc).or_else(|| nul_in_variables(variables)) {
+            return Err(field_error(
+                &field,
+                format!("`{field}` contains a NUL character (U+0000), which cannot be stored"),
+            ));
+        }
         let mutates = doc
             .operations
             .iter()
@@ -95,6 +105,88 @@ impl Extension for DocumentRules {
             }
         }
         Ok(doc)
+    }
+}
+
+/// A BAD_USER_INPUT error naming the argument at fault.
+fn field_error(field: &str, message: String) -> ServerError {
+    let mut error = error(codes::BAD_USER_INPUT, message);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("field", field);
+    error
+}
+
+/// The first argument of the document (in its operations, fragments and
+/// directives) whose literal value holds a NUL character, as
+/// `argument.key.key` (list items are not named).
+fn nul_in_arguments(doc: &ExecutableDocument) -> Option<String> {
+    fn in_set(set: &SelectionSet) -> Option<String> {
+        set.items.iter().find_map(|item| match &item.node {
+            Selection::Field(field) => field
+                .node
+                .arguments
+                .iter()
+                .chain(
+                    field
+                        .node
+                        .directives
+                        .iter()
+                        .flat_map(|d| d.node.arguments.iter()),
+                )
+                .find_map(|(name, value)| {
+                    // Variables inside the literal become null here: they
+                    // are looked at in `nul_in_variables`.
+                    let value = value
+                        .node
+                        .clone()
+                        .into_const_with(|_| Ok::<_, std::convert::Infallible>(Value::Null))
+                        .ok()?;
+                    in_const(&value, &name.node)
+                })
+                .or_else(|| in_set(&field.node.selection_set.node)),
+            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => None,
+        })
+    }
+    doc.operations
+        .iter()
+        .find_map(|(_, op)| {
+            op.node
+                .variable_definitions
+                .iter()
+                .filter_map(|v| {
+                    v.node
+                        .default_value
+                        .as_ref()
+                        .and_then(|d| in_const(&d.node, &format!("${}", v.node.name.node)))
+                })
+                .next()
+                .or_else(|| in_set(&op.node.selection_set.node))
+        })
+        .or_else(|| {
+            doc.fragments
+                .values()
+                .find_map(|f| in_set(&f.node.selection_set.node))
+        })
+}
+
+/// The first variable holding a NUL character, as `$name.key`.
+fn nul_in_variables(variables: &Variables) -> Option<String> {
+    variables
+        .iter()
+        .find_map(|(name, value)| in_const(value, &format!("${name}")))
+}
+
+fn in_const(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path.to_owned()),
+        Value::List(items) => items.iter().find_map(|v| in_const(v, path)),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| in_const(v, &format!("{path}.{k}"))),
+        _ => None,
     }
 }
 
@@ -162,5 +254,52 @@ mod tests {
         )
         .unwrap();
         assert_eq!(count_aliases(&doc), 4);
+    }
+
+    #[test]
+    fn nul_characters_are_found_in_arguments_defaults_and_variables() {
+        let doc = |q: &str| async_graphql::parser::parse_query(q).unwrap();
+        let found = nul_in_arguments(&doc(r#"{ a { b(filter: { search: "x\u0000y" }) { c } } }"#));
+        assert_eq!(found.as_deref(), Some("filter.search"));
+        let found = nul_in_arguments(&doc(r#"query Q($s: String = "\u0000") { a(s: $s) } "#));
+        assert_eq!(found.as_deref(), Some("$s"));
+        let found = nul_in_arguments(&doc(
+            r#"{ ...F } fragment F on Query { a(list: ["ok", "\u0000"]) }"#,
+        ));
+        assert_eq!(found.as_deref(), Some("list"));
+        assert_eq!(nul_in_arguments(&doc(r#"{ a(s: "Bø \t") }"#)), None);
+        let vars = Variables::from_json(serde_json::json!({
+            "ok": "fine", "input": { "name": "a\0" }
+        }));
+        assert_eq!(nul_in_variables(&vars).as_deref(), Some("$input.name"));
+    }
+
+    proptest::proptest! {
+        /// Any text, and text made of GraphQL's own tokens, parses or not
+        /// without a panic, and the document rules look at whatever parses.
+        #[test]
+        fn prop_any_document_is_checked_without_panic(
+            text in "\\PC{0,200}|[{}()\\[\\]:$!@.,=|&a-zA-Z0-9_ \"\\\\]{0,200}",
+        ) {
+            if let Ok(doc) = async_graphql::parser::parse_query(&text) {
+                let _ = count_aliases(&doc);
+                let _ = nul_in_arguments(&doc);
+                let mut seen = HashSet::new();
+                for (_, op) in doc.operations.iter() {
+                    let _ = introspects(&doc, &op.node.selection_set.node, &mut seen);
+                }
+            }
+        }
+
+        /// A NUL anywhere in a variable's text is found.
+        #[test]
+        fn prop_nul_in_any_variable_is_found(
+            before in "\\PC{0,20}", after in "\\PC{0,20}", key in "[a-z]{1,8}",
+        ) {
+            let vars = Variables::from_json(serde_json::json!({
+                "v": { key.clone(): [format!("{before}\0{after}")] }
+            }));
+            proptest::prop_assert_eq!(nul_in_variables(&vars), Some(format!("$v.{key}")));
+        }
     }
 }

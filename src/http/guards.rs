@@ -1,5 +1,6 @@
-//! The limits of the HTTP edge that are not CORS: request timeout and the
-//! per-client rate limit.
+//! The limits of the HTTP edge that are not CORS: the time and size a
+//! request body may take, the execution timeout and the per-client rate
+//! limit.
 
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -22,23 +23,83 @@ const PRUNE_ABOVE: usize = 10_000;
 /// Request timeout and rate limiter, shared by all workers (app data).
 pub struct Guards {
     timeout: Duration,
+    body_timeout: Duration,
+    max_body: usize,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub(super) enum BodyError {
+    /// Longer than the limit (413).
+    TooLarge,
+    /// Not complete within the body timeout (408; the connection closes).
+    Stalled(Duration),
+    /// The transfer itself broke (400).
+    Broken(String),
 }
 
 impl Guards {
     /// Guards from the settings.
     pub fn new(settings: &HttpSettings) -> Self {
-        Self::with(
-            Duration::from_secs(settings.request_timeout_secs),
-            settings.rate_limit_per_minute,
-        )
+        Self {
+            body_timeout: Duration::from_secs(settings.body_timeout_secs),
+            max_body: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
+            ..Self::with(
+                Duration::from_secs(settings.request_timeout_secs),
+                settings.rate_limit_per_minute,
+            )
+        }
     }
 
-    /// Guards with a timeout and a limit per minute (0: no rate limit).
+    /// Guards with a timeout and a limit per minute (0: no rate limit),
+    /// and the default body limits.
     pub fn with(timeout: Duration, per_minute: u32) -> Self {
         let limiter = NonZeroU32::new(per_minute)
             .map(|n| RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)));
-        Self { timeout, limiter }
+        let defaults = HttpSettings::default();
+        Self {
+            timeout,
+            body_timeout: Duration::from_secs(defaults.body_timeout_secs),
+            max_body: usize::try_from(defaults.max_body_bytes).unwrap_or(usize::MAX),
+            limiter,
+        }
+    }
+
+    /// Reads a request body (decompressed as its `Content-Encoding` says)
+    /// within the body timeout and the size limit. A declared length over
+    /// the limit is refused before a byte is read; a client that sends its
+    /// body too slowly, or stops, is cut off at the deadline however it
+    /// trickles.
+    pub(super) async fn read_body(
+        &self,
+        headers: &header::HeaderMap,
+        payload: actix_web::web::Payload,
+    ) -> Result<actix_web::web::Bytes, BodyError> {
+        use futures_util::StreamExt;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.max_body as u64) {
+            return Err(BodyError::TooLarge);
+        }
+        let mut stream = actix_web::dev::Decompress::from_headers(payload.into_inner(), headers);
+        let deadline = tokio::time::Instant::now() + self.body_timeout;
+        let mut body = actix_web::web::BytesMut::new();
+        loop {
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Err(_) => return Err(BodyError::Stalled(self.body_timeout)),
+                Ok(None) => return Ok(body.freeze()),
+                Ok(Some(Err(err))) => return Err(BodyError::Broken(err.to_string())),
+                Ok(Some(Ok(chunk))) => {
+                    if body.len() + chunk.len() > self.max_body {
+                        return Err(BodyError::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+            }
+        }
     }
 
     /// Counts a request of the client `key` (`sub:…` or `ip:…`); a client
@@ -79,6 +140,43 @@ impl Guards {
             );
         }
         output
+    }
+}
+
+/// The answer to a request whose body could not be read.
+pub(super) fn body_refusal(err: &BodyError, flavour: Flavour) -> HttpResponse {
+    match err {
+        BodyError::TooLarge => request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            flavour,
+            codes::LIMIT_EXCEEDED,
+            "the request could not be read: the body is larger than allowed",
+        ),
+        BodyError::Stalled(limit) => {
+            tracing::warn!(
+                limit_s = limit.as_secs(),
+                "request body not received in time"
+            );
+            let mut response = request_error(
+                StatusCode::REQUEST_TIMEOUT,
+                flavour,
+                codes::LIMIT_EXCEEDED,
+                &format!(
+                    "the request body did not arrive within {} s",
+                    limit.as_secs()
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+        BodyError::Broken(message) => request_error(
+            StatusCode::BAD_REQUEST,
+            flavour,
+            codes::BAD_USER_INPUT,
+            &format!("the request could not be read: {message}"),
+        ),
     }
 }
 

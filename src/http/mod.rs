@@ -101,9 +101,24 @@ async fn graphql_endpoint(
     pools: web::Data<Pools>,
     auth: web::Data<Authenticator>,
     guards: web::Data<Guards>,
-    body: Result<web::Bytes, actix_web::Error>,
+    payload: web::Payload,
 ) -> HttpResponse {
     let flavour = flavour(&http);
+    if http.head().upgrade() {
+        // A WebSocket upgrade (what a subscription client sends first) is
+        // answered at once instead of waiting for a body that never comes.
+        let mut response = request_error(
+            StatusCode::BAD_REQUEST,
+            flavour,
+            codes::BAD_USER_INPUT,
+            "this server offers no WebSocket subscriptions; send queries and mutations as \
+             HTTP POST or GET to /graphql",
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
     let is_get = http.method() == Method::GET;
     if is_get && http.query_string().is_empty() && accepts(&http, "text/html") {
         return HttpResponse::Ok()
@@ -115,7 +130,40 @@ async fn graphql_endpoint(
                     .finish(),
             );
     }
-    let request = match read_request(&http, body).await {
+    // Authenticate once, at the edge: a bad token is a 401, never anonymous.
+    // Token and rate limit come before the body is read, so that a client
+    // that stalls its body is counted like any other.
+    let authorization = http
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let viewer = match auth.viewer(authorization).await {
+        Ok(viewer) => viewer,
+        Err(err) => return viewer_refusal(&err, flavour),
+    };
+
+    // Count the request against its client: the verified subject, else the
+    // peer address (never a forwarded-for header, which anyone can send).
+    let client = match &viewer.subject {
+        Some(subject) => format!("sub:{subject}"),
+        None => match http.peer_addr() {
+            Some(addr) => format!("ip:{}", addr.ip()),
+            None => "ip:unknown".to_owned(),
+        },
+    };
+    if let Some(refusal) = guards.rate_refusal(client, flavour) {
+        return refusal;
+    }
+
+    let body = if is_get {
+        web::Bytes::new()
+    } else {
+        match guards.read_body(http.headers(), payload).await {
+            Ok(body) => body,
+            Err(err) => return guards::body_refusal(&err, flavour),
+        }
+    };
+    let request = match read_request(&http, &body).await {
         Ok(request) => request,
         Err((status, message)) => {
             let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -151,29 +199,6 @@ async fn graphql_endpoint(
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
-    }
-
-    // Authenticate once, at the edge: a bad token is a 401, never anonymous.
-    let authorization = http
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
-    let viewer = match auth.viewer(authorization).await {
-        Ok(viewer) => viewer,
-        Err(err) => return viewer_refusal(&err, flavour),
-    };
-
-    // Count the request against its client: the verified subject, else the
-    // peer address (never a forwarded-for header, which anyone can send).
-    let client = match &viewer.subject {
-        Some(subject) => format!("sub:{subject}"),
-        None => match http.peer_addr() {
-            Some(addr) => format!("ip:{}", addr.ip()),
-            None => "ip:unknown".to_owned(),
-        },
-    };
-    if let Some(refusal) = guards.rate_refusal(client, flavour) {
-        return refusal;
     }
 
     let operation = prometheus::operation_label(request.operation_name.as_deref());
@@ -216,7 +241,20 @@ async fn graphql_endpoint(
         .collect();
     prometheus::graphql_operation(operation, &error_codes, started.elapsed());
 
-    let status = if flavour == Flavour::GraphqlResponseJson
+    // A request refused for load: 503 with `Retry-After`, whatever the
+    // flavour, so that clients and proxies back off.
+    let retry_after = response.errors.iter().find_map(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get(graphql::errors::RETRY_AFTER))
+            .and_then(|v| match v {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            })
+    });
+    let status = if retry_after.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if flavour == Flavour::GraphqlResponseJson
         && response.data == async_graphql::Value::Null
         && response.is_err()
     {
@@ -225,7 +263,15 @@ async fn graphql_endpoint(
         StatusCode::OK
     };
     match serde_json::to_string(&response) {
-        Ok(body) => json_response(status, flavour, body),
+        Ok(body) => {
+            let mut answer = json_response(status, flavour, body);
+            if let Some(secs) = retry_after {
+                answer
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            answer
+        }
         Err(err) => {
             tracing::error!(error = %err, "response serialisation failed");
             request_error(
@@ -273,24 +319,16 @@ fn viewer_refusal(err: &ApiError, flavour: Flavour) -> HttpResponse {
 }
 
 /// Reads the GraphQL request from the query string (GET) or the body
-/// (POST: JSON, `application/graphql` or multipart). The body arrives
-/// already bounded by the `PayloadConfig` limit (413 past it).
+/// (POST: JSON, `application/graphql` or multipart), which
+/// [`Guards::read_body`] has read within its time and size limits.
 async fn read_request(
     http: &HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
+    body: &web::Bytes,
 ) -> Result<async_graphql::Request, (StatusCode, String)> {
     let batch = if http.method() == Method::GET {
         async_graphql::http::parse_query_string(http.query_string())
             .map(async_graphql::BatchRequest::Single)
     } else {
-        let body = body.map_err(|err| {
-            let status = err.as_response_error().status_code();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                (status, "the body is larger than allowed".to_owned())
-            } else {
-                (StatusCode::BAD_REQUEST, err.to_string())
-            }
-        })?;
         let content_type = http
             .headers()
             .get(header::CONTENT_TYPE)
@@ -336,11 +374,14 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(pools: web::Data<Pools>) -> HttpResponse {
-    let primary = crate::db::ping(&pools.primary).await;
-    let replica = match &pools.replica {
-        Some(replica) => Some(crate::db::ping(replica).await),
-        None => None,
-    };
+    // Both checked at once, each within `READY_TIMEOUT`, so that the
+    // answer comes within a second whatever the databases do.
+    let (primary, replica) = tokio::join!(crate::db::ping_ready(&pools.primary), async {
+        match &pools.replica {
+            Some(replica) => Some(crate::db::ping_ready(replica).await),
+            None => None,
+        }
+    });
     let state = |r: &Result<(), sea_orm::DbErr>| if r.is_ok() { "up" } else { "down" };
     for err in [Some(&primary), replica.as_ref()]
         .into_iter()
@@ -404,4 +445,42 @@ pub async fn trace_requests(
         );
     });
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Any body under any content type is a GraphQL request or a 400
+        /// (413 past the size limit), never a panic; whatever is read can
+        /// be asked whether it mutates.
+        #[test]
+        fn prop_any_body_is_a_request_or_a_client_error(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            text in "\\PC{0,200}|\\{\"query\": ?\"[{}a-z ()\\\\]{0,60}\"(, ?\"variables\": ?[\\[\\]{}0-9a-z\":,]{0,40})?\\}",
+            content_type in proptest::sample::select(vec![
+                "", "application/json", "application/graphql", "text/plain",
+                "multipart/form-data; boundary=x", "application/json; charset=latin1",
+            ]),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let mut http = actix_web::test::TestRequest::post();
+            if !content_type.is_empty() {
+                http = http.insert_header((header::CONTENT_TYPE, content_type));
+            }
+            let http = http.to_http_request();
+            for bytes in [body, text.into_bytes()] {
+                match runtime.block_on(read_request(&http, &web::Bytes::from(bytes))) {
+                    Ok(request) => {
+                        let _ = is_mutation(&request);
+                    }
+                    Err((status, _)) => proptest::prop_assert!(
+                        status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE,
+                        "{status}"
+                    ),
+                }
+            }
+        }
+    }
 }

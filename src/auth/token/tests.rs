@@ -1059,3 +1059,51 @@ async fn concurrent_unknown_kids_share_one_fetch() {
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(server.hits(), 2);
 }
+
+/// Claims values a property test picks from: the right types, wrong
+/// types, edge numbers and hostile text.
+fn claim_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        Just(json!(now() + 600)),
+        Just(json!("kompetanse")),
+        Just(json!(["kompetanse", "other"])),
+        Just(json!("ADMIN")),
+        Just(json!(Uuid::now_v7())),
+        "\\PC{0,40}".prop_map(serde_json::Value::from),
+        ".{0,300}".prop_map(serde_json::Value::from),
+    ]
+}
+
+proptest::proptest! {
+    /// Any text as a token, and any validly signed payload: refused with a
+    /// token error, or claims with a usable subject. Never a panic.
+    #[test]
+    fn prop_any_token_is_refused_or_sound(
+        text in "\\PC{0,200}|[A-Za-z0-9_.-]{0,200}",
+        claims in proptest::collection::btree_map(
+            proptest::sample::select(vec![
+                "sub", "exp", "nbf", "iat", "iss", "aud", "role", "service_id",
+                "provider_id", "funder_office_id", "person_id", "x",
+            ]),
+            claim_value(),
+            0..12,
+        ),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let verifier = runtime.block_on(hs_verifier());
+        let _ = runtime.block_on(verifier.verify(&text));
+        let payload = serde_json::Value::Object(
+            claims.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        );
+        if let Ok(claims) = runtime.block_on(verifier.verify(&sign_json_hs256(payload))) {
+            proptest::prop_assert!(!claims.sub.trim().is_empty());
+            proptest::prop_assert!(!claims.sub.chars().any(char::is_control));
+            proptest::prop_assert!(claims.sub.chars().count() <= MAX_SUBJECT);
+        }
+    }
+}

@@ -359,9 +359,7 @@ impl AssignmentMutation {
         }
         let scopes = scope_columns(scope);
         if duplicate_exists(&txn, &subject, input.role, scopes).await? {
-            return Err(ApiError::Conflict(
-                "the subject already has this role and scope".into(),
-            ));
+            return Err(already_assigned());
         }
         let now = Utc::now();
         let row = role_assignment::ActiveModel {
@@ -376,7 +374,12 @@ impl AssignmentMutation {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let row = row.insert(&txn).await?;
+        // The unique indexes settle a race between two identical grants
+        // that both passed the check above.
+        let row = row.insert(&txn).await.map_err(|err| match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => already_assigned(),
+            _ => err.into(),
+        })?;
         audit::record(
             &txn,
             &viewer,
@@ -487,4 +490,8 @@ fn assignment_json(row: &role_assignment::Model) -> serde_json::Value {
         "personId": row.person_id,
         "version": row.version,
     })
+}
+
+fn already_assigned() -> ApiError {
+    ApiError::Conflict("the subject already has this role and scope".into())
 }

@@ -487,12 +487,14 @@ impl FundingQuery {
     /// the database; rows come ordered by their keys. Participants are
     /// protected like every figure about people (see
     /// `GrantTotal.participants`).
+    #[graphql(complexity = "crate::graphql::cost::grant_totals(group_by.len(), child_complexity)")]
     async fn grant_totals(
         &self,
         ctx: &Context<'_>,
         filter: Option<GrantFilter>,
         group_by: Vec<GrantDimension>,
     ) -> ApiResult<Vec<GrantTotal>> {
+        let _turn = crate::graphql::admission::heavy(ctx).await?;
         let db = ctx.db()?;
         let viewer = crate::auth::viewer(ctx)?;
         let condition = filter.unwrap_or_default().condition(db, viewer).await?;

@@ -312,10 +312,7 @@ impl NetworkMutation {
             .all(&txn)
             .await?;
         if earlier.iter().any(|m| m.left_on.is_none()) {
-            return Err(ApiError::bad_input(
-                "input.service",
-                "the service is already a member of this network",
-            ));
+            return Err(already_member());
         }
         if let Some(last_left) = earlier.iter().filter_map(|m| m.left_on).max()
             && joined_on < last_left
@@ -339,7 +336,13 @@ impl NetworkMutation {
             updated_at: Set(now),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|err| match err.sql_err() {
+            // The index of current memberships: one addition won a race
+            // that the network's row lock did not settle (SQLite).
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => already_member(),
+            _ => err.into(),
+        })?;
         write::audit(
             &txn,
             &viewer,
@@ -451,4 +454,11 @@ async fn service_exists(db: &impl ConnectionTrait, service_id: Uuid, field: &str
             format!("`{field}` names no service"),
         )),
     }
+}
+
+fn already_member() -> ApiError {
+    ApiError::bad_input(
+        "input.service",
+        "the service is already a member of this network",
+    )
 }

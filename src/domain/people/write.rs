@@ -15,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 use entity::enums::{Audience, EnrolmentStatus, ParticipationRole, ParticipationStatus, RunStatus};
 use entity::{attendance, enrolment, participation, person, programme_run, service, session};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
@@ -404,7 +404,8 @@ impl ParticipationMutation {
             updated_at: Set(now),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(email_race)?;
         write::audit(
             &txn,
             &viewer,
@@ -477,7 +478,9 @@ impl ParticipationMutation {
         if let Some(is_leader) = input.is_leader {
             am.is_leader = Set(is_leader);
         }
-        let saved = update_versioned(&txn, am, input.version, "person").await?;
+        // Only the e-mail index can refuse the new values.
+        let saved =
+            write::update_versioned_unique(&txn, am, input.version, "person", email_taken).await?;
         write::audit(
             &txn,
             &viewer,
@@ -888,12 +891,25 @@ async fn email_free(
         q = q.filter(person::Column::Id.ne(except));
     }
     if q.one(db).await?.is_some() {
-        return Err(ApiError::bad_input(
-            "input.email",
-            "another person of the service has this e-mail address",
-        ));
+        return Err(email_taken());
     }
     Ok(())
+}
+
+fn email_taken() -> ApiError {
+    ApiError::bad_input(
+        "input.email",
+        "another person of the service has this e-mail address",
+    )
+}
+
+/// The unique index on (service, e-mail) refused an insert: a concurrent
+/// registration took the address first.
+fn email_race(err: DbErr) -> ApiError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+        _ => err.into(),
+    }
 }
 
 async fn participation_of(

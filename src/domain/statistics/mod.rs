@@ -284,6 +284,7 @@ impl ParticipationStatsRow {
     /// the participations themselves, so asking for it makes the request
     /// slower on large groupings; it is computed only when selected. Null
     /// when suppressed.
+    #[graphql(complexity = "crate::graphql::cost::PEOPLE")]
     async fn people(&self) -> Option<i64> {
         self.people
     }
@@ -526,6 +527,9 @@ impl StatisticsQuery {
     /// exact only for viewers with full rights on every person behind them,
     /// and perturbed or withheld for others (see `ParticipationStatsRow`). At most 10 000 rows (LIMIT_EXCEEDED
     /// beyond).
+    #[graphql(
+        complexity = "crate::graphql::cost::participation_stats(filter.as_ref(), &group_by, child_complexity)"
+    )]
     async fn participation_stats(
         &self,
         ctx: &Context<'_>,
@@ -533,6 +537,7 @@ impl StatisticsQuery {
         #[graphql(desc = "The dimensions to group by, in order; empty for one national row.")]
         group_by: Vec<StatsDimension>,
     ) -> ApiResult<Vec<ParticipationStatsRow>> {
+        let _turn = crate::graphql::admission::heavy(ctx).await?;
         let viewer = viewer(ctx)?;
         // Only the measures the selection asks for are computed.
         let selected = ctx.look_ahead();
@@ -570,11 +575,13 @@ impl StatisticsQuery {
     /// totals of the reference data, nationally and per county, with the
     /// programmes' own reported milestones beside them. Open to everyone
     /// (no people counts).
+    #[graphql(complexity = "crate::graphql::cost::COVERAGE + child_complexity")]
     async fn coverage(
         &self,
         ctx: &Context<'_>,
         filter: Option<CoverageFilter>,
     ) -> ApiResult<Coverage> {
+        let _turn = crate::graphql::admission::heavy(ctx).await?;
         coverage::coverage(ctx.db()?, filter.unwrap_or_default()).await
     }
 }
