@@ -52,10 +52,12 @@ fn cors(settings: &HttpSettings) -> Cors {
             actix_web::http::header::CONTENT_TYPE,
             actix_web::http::header::AUTHORIZATION,
             actix_web::http::header::HeaderName::from_static(http::REQUEST_ID),
+            actix_web::http::header::HeaderName::from_static(crate::idempotency::HEADER),
         ])
-        .expose_headers([actix_web::http::header::HeaderName::from_static(
-            http::REQUEST_ID,
-        )])
+        .expose_headers([
+            actix_web::http::header::HeaderName::from_static(http::REQUEST_ID),
+            actix_web::http::header::HeaderName::from_static(crate::idempotency::REPLAYED),
+        ])
         .max_age(3600)
 }
 
@@ -116,6 +118,28 @@ async fn stop_requested(handle: Arc<Notify>) {
             () = handle.notified() => tracing::info!("shutdown requested; finishing requests in flight"),
         }
     }
+}
+
+/// How often expired idempotency keys are deleted.
+const IDEMPOTENCY_PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Deletes expired idempotency keys now and then, for as long as the
+/// server runs (each server does it; the deletes are idempotent).
+fn spawn_idempotency_purge(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(IDEMPOTENCY_PURGE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match crate::idempotency::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired idempotency keys deleted"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "deleting expired idempotency keys failed")
+                }
+            }
+        }
+    });
 }
 
 impl Application {
@@ -179,6 +203,7 @@ impl Application {
             }
             None => None,
         };
+        spawn_idempotency_purge(db.clone());
         let db_data = web::Data::new(crate::db::Pools {
             primary: db.clone(),
             replica,

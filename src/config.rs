@@ -179,6 +179,12 @@ pub struct HttpSettings {
     #[arg(long, env = "KOMPETANSE_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824), global = true)]
     pub max_body_bytes: u64,
 
+    /// Largest GraphQL answer in bytes; a larger one is replaced by a
+    /// LIMIT_EXCEEDED error (page, row and cost limits keep legal answers
+    /// well below it).
+    #[arg(long, env = "KOMPETANSE_MAX_RESPONSE_BYTES", default_value_t = 16_777_216, value_parser = clap::value_parser!(u64).range(65_536..=1_073_741_824), global = true)]
+    pub max_response_bytes: u64,
+
     /// Longest a client may take to send a request body, in seconds, from
     /// the end of its head; a slower one is answered 408 and its
     /// connection closed, so that stalled uploads hold no socket for long.
@@ -216,6 +222,7 @@ impl Default for HttpSettings {
         Self {
             cors_origins: Vec::new(),
             max_body_bytes: 1_048_576,
+            max_response_bytes: 16_777_216,
             body_timeout_secs: 10,
             request_timeout_secs: 30,
             rate_limit_per_minute: 600,
@@ -394,6 +401,11 @@ pub struct Limits {
     #[arg(long, env = "KOMPETANSE_HEAVY_QUEUE", default_value_t = 32, value_parser = clap::value_parser!(u32).range(0..=100_000), global = true)]
     pub heavy_queue: u32,
 
+    /// Rows of statistics and grant totals one request may receive in
+    /// all, over its aliases (each answer holds at most 10 000).
+    #[arg(long, env = "KOMPETANSE_MAX_STATS_ROWS_PER_REQUEST", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_stats_rows_per_request: u32,
+
     /// Most aliased fields in one document.
     #[arg(long, env = "KOMPETANSE_MAX_ALIASES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=10_000), global = true)]
     pub max_aliases: u32,
@@ -409,6 +421,7 @@ impl Default for Limits {
             max_aliases: 30,
             heavy_concurrency: 4,
             heavy_queue: 32,
+            max_stats_rows_per_request: 20_000,
         }
     }
 }

@@ -39,6 +39,16 @@ pub enum ApiError {
     /// `retry_after` seconds (HTTP 503 with `Retry-After`).
     #[error("the server is busy with heavy requests; retry after {retry_after} s")]
     Overloaded { retry_after: u64 },
+    /// The commit of a write failed on the way (the database went away
+    /// while committing): the write may or may not have been saved. Not to
+    /// be retried blindly: read the data first, or retry with the same
+    /// `Idempotency-Key`, which tells which it was.
+    #[error(
+        "the write may or may not have been saved (the database went away while it \
+         committed); read the data before writing again, or retry with the same \
+         Idempotency-Key"
+    )]
+    WriteOutcomeUnknown,
     /// A failure inside the server. The cause is logged, never sent.
     #[error("internal server error")]
     Internal(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
@@ -73,6 +83,7 @@ impl ApiError {
             Self::Conflict(_) => codes::CONFLICT,
             Self::LimitExceeded(_) => codes::LIMIT_EXCEEDED,
             Self::ServiceUnavailable(_) | Self::Overloaded { .. } => codes::SERVICE_UNAVAILABLE,
+            Self::WriteOutcomeUnknown => codes::WRITE_OUTCOME_UNKNOWN,
             Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
@@ -211,6 +222,12 @@ pub mod codes {
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// A failure inside the server.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// The write of the request was saved, but its answer could not be read
+    /// afterwards: read the data again instead of repeating the write.
+    pub const WRITE_COMMITTED: &str = "WRITE_COMMITTED";
+    /// The commit of a write failed on the way: it may or may not have been
+    /// saved. Read the data, or retry with the same `Idempotency-Key`.
+    pub const WRITE_OUTCOME_UNKNOWN: &str = "WRITE_OUTCOME_UNKNOWN";
 }
 
 #[cfg(test)]

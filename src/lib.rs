@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod idempotency;
 pub mod telemetry;
 
 pub use app::Application;

@@ -16,6 +16,7 @@ pub mod enrolment;
 pub mod funder_office;
 pub mod funder_office_county;
 pub mod funding_grant;
+pub mod idempotency_key;
 pub mod milestone;
 pub mod municipality;
 pub mod municipality_successor;
@@ -48,6 +49,7 @@ pub mod prelude {
     pub use crate::funder_office::Entity as FunderOffice;
     pub use crate::funder_office_county::Entity as FunderOfficeCounty;
     pub use crate::funding_grant::Entity as FundingGrant;
+    pub use crate::idempotency_key::Entity as IdempotencyKey;
     pub use crate::milestone::Entity as Milestone;
     pub use crate::municipality::Entity as Municipality;
     pub use crate::municipality_successor::Entity as MunicipalitySuccessor;

@@ -12,6 +12,7 @@ mod m20261125_000001_stats_tallies;
 mod m20261126_000001_service_area;
 mod m20261204_000001_record_keys;
 mod m20261205_000001_uniqueness;
+mod m20261205_000002_idempotency;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_service_area::Migration),
             Box::new(m20261204_000001_record_keys::Migration),
             Box::new(m20261205_000001_uniqueness::Migration),
+            Box::new(m20261205_000002_idempotency::Migration),
         ]
     }
 }

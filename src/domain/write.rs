@@ -9,7 +9,8 @@
 //! 3. write; an update goes through [`update_versioned`], which changes the
 //!    row only at the version the client read (else CONFLICT);
 //! 4. write the audit entry ([`audit`]) with before/after [`snapshot`]s and
-//!    commit. Dropping the transaction on any error rolls everything back.
+//!    [`commit`]. Dropping the transaction on any error rolls everything
+//!    back.
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::value::sea_value_to_json_value;
@@ -45,6 +46,25 @@ pub async fn begin(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
             ..Default::default()
         })
         .await?)
+}
+
+/// Commits a write's transaction. The request's `Idempotency-Key`, if it
+/// sent one, becomes `committed` in the same transaction
+/// ([`crate::idempotency`]). A commit that fails on the way has an unknown
+/// outcome: WRITE_OUTCOME_UNKNOWN, never "try again".
+pub async fn commit(txn: DatabaseTransaction) -> ApiResult<()> {
+    crate::idempotency::mark_committed(&txn).await?;
+    match txn.commit().await {
+        Ok(()) => {
+            crate::idempotency::note_committed();
+            Ok(())
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "a commit failed; whether it was saved is unknown");
+            crate::idempotency::note_unknown();
+            Err(ApiError::WriteOutcomeUnknown)
+        }
+    }
 }
 
 /// Saves `am` (the changed fields of one row) if the row is still at

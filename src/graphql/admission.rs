@@ -36,15 +36,23 @@ pub struct Admission {
     heavy: Arc<Semaphore>,
     queue: usize,
     waiting: AtomicUsize,
+    rows_per_request: usize,
 }
 
 impl Admission {
-    /// At most `concurrency` heavy fields at once, `queue` more waiting.
-    pub fn new(concurrency: usize, queue: usize) -> Self {
+    /// At most `concurrency` heavy fields at once, `queue` more waiting;
+    /// at most `rows_per_request` rows of aggregate answers (statistics,
+    /// grant totals) in one request, whatever its aliases: with
+    /// [`MAX_STATS_ROWS`] per answer, this bounds the memory one request
+    /// can take.
+    ///
+    /// [`MAX_STATS_ROWS`]: crate::domain::statistics::MAX_STATS_ROWS
+    pub fn new(concurrency: usize, queue: usize, rows_per_request: usize) -> Self {
         Self {
             heavy: Arc::new(Semaphore::new(concurrency.max(1))),
             queue,
             waiting: AtomicUsize::new(0),
+            rows_per_request,
         }
     }
 
@@ -88,6 +96,7 @@ impl Drop for Leave<'_> {
 pub struct RequestSlots {
     root: Arc<Semaphore>,
     heavy: Arc<Semaphore>,
+    rows: Arc<AtomicUsize>,
 }
 
 impl Default for RequestSlots {
@@ -95,6 +104,7 @@ impl Default for RequestSlots {
         Self {
             root: Arc::new(Semaphore::new(ROOT_FIELDS_AT_ONCE)),
             heavy: Arc::new(Semaphore::new(1)),
+            rows: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -103,6 +113,25 @@ impl Default for RequestSlots {
 pub struct HeavyPermit {
     _request: OwnedSemaphorePermit,
     _server: OwnedSemaphorePermit,
+    rows: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl HeavyPermit {
+    /// Counts the rows of a heavy answer against the request's bound (see
+    /// [`Admission::new`]): LIMIT_EXCEEDED once the request's answers
+    /// would hold more.
+    pub fn spend_rows(&self, rows: usize) -> ApiResult<()> {
+        let before = self.rows.fetch_add(rows, Ordering::SeqCst);
+        let limit = self.limit;
+        if before.saturating_add(rows) > limit {
+            return Err(ApiError::LimitExceeded(format!(
+                "the statistics of this request would hold more than {limit} rows in \
+                 all: ask for fewer groupings at once, group by fewer dimensions, or filter"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Waits for the request's heavy slot, then for a server-wide one.
@@ -123,6 +152,8 @@ pub async fn heavy(ctx: &Context<'_>) -> ApiResult<HeavyPermit> {
     Ok(HeavyPermit {
         _request: request,
         _server: server,
+        rows: slots.rows.clone(),
+        limit: admission.rows_per_request,
     })
 }
 
@@ -161,7 +192,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_at_once() {
-        let admission = Arc::new(Admission::new(1, 1));
+        let admission = Arc::new(Admission::new(1, 1, 20_000));
         let first = admission.enter().await.unwrap();
         // One may wait ...
         let waiter = {

@@ -46,6 +46,23 @@ pub fn classify(error: &mut ServerError) {
             tracing::error!(error = %cause, path = ?error.path, "internal error");
             error.message = "internal server error".into();
         }
+        if crate::idempotency::committed()
+            && matches!(
+                api,
+                ApiError::ServiceUnavailable(_)
+                    | ApiError::Internal(_)
+                    | ApiError::Overloaded { .. }
+            )
+        {
+            // The request's write was saved before this failed: "try
+            // again" would write twice.
+            error.message = "the write was saved, but its answer could not be read; read the \
+                             data again (or retry with the same Idempotency-Key) instead of \
+                             repeating the write"
+                .into();
+            set_code(error, codes::WRITE_COMMITTED);
+            return;
+        }
         set_code(error, api.code());
         if let ApiError::BadUserInput { field, .. } = &api {
             let field = field.clone();
@@ -154,6 +171,39 @@ mod tests {
             .and_then(|e| e.get("field"))
             .map(|v| v.to_string());
         assert_eq!(field.as_deref(), Some("\"first\""));
+    }
+
+    #[tokio::test]
+    async fn errors_after_a_commit_say_the_write_was_saved() {
+        let unavailable = || {
+            let db = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+            async_graphql::Error::from(ApiError::from(db)).into_server_error(Default::default())
+        };
+        // Before any commit: the database is unavailable, try again.
+        let before = crate::idempotency::run(crate::idempotency::WriteScope::unkeyed(), async {
+            let mut error = unavailable();
+            classify(&mut error);
+            code(&error)
+        })
+        .await;
+        assert_eq!(before, "\"SERVICE_UNAVAILABLE\"");
+        // After a commit of the same request: the write was saved.
+        let (after, message, input) =
+            crate::idempotency::run(crate::idempotency::WriteScope::unkeyed(), async {
+                crate::idempotency::note_committed();
+                let mut error = unavailable();
+                classify(&mut error);
+                let mut input = async_graphql::Error::from(ApiError::bad_input("x", "bad"))
+                    .into_server_error(Default::default());
+                classify(&mut input);
+                (code(&error), error.message, code(&input))
+            })
+            .await;
+        assert_eq!(after, "\"WRITE_COMMITTED\"");
+        assert!(message.contains("saved"), "{message}");
+        assert!(!message.contains("try again"), "{message}");
+        // Errors about the request itself keep their code.
+        assert_eq!(input, "\"BAD_USER_INPUT\"");
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub fn schema_builder(
         .data(std::sync::Arc::new(admission::Admission::new(
             limits.heavy_concurrency as usize,
             limits.heavy_queue as usize,
+            limits.max_stats_rows_per_request as usize,
         )))
         .data(limits.clone());
     if options.introspection {

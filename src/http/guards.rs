@@ -25,6 +25,7 @@ pub struct Guards {
     timeout: Duration,
     body_timeout: Duration,
     max_body: usize,
+    max_response: usize,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
 }
 
@@ -45,6 +46,7 @@ impl Guards {
         Self {
             body_timeout: Duration::from_secs(settings.body_timeout_secs),
             max_body: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
+            max_response: usize::try_from(settings.max_response_bytes).unwrap_or(usize::MAX),
             ..Self::with(
                 Duration::from_secs(settings.request_timeout_secs),
                 settings.rate_limit_per_minute,
@@ -62,6 +64,7 @@ impl Guards {
             timeout,
             body_timeout: Duration::from_secs(defaults.body_timeout_secs),
             max_body: usize::try_from(defaults.max_body_bytes).unwrap_or(usize::MAX),
+            max_response: usize::try_from(defaults.max_response_bytes).unwrap_or(usize::MAX),
             limiter,
         }
     }
@@ -131,6 +134,16 @@ impl Guards {
 
     /// Runs `fut` within the request timeout; `None` past it (answer with
     /// [`timeout_response`]).
+    /// Whether an answer of `len` bytes is over the response limit.
+    pub(super) fn response_too_large(&self, len: usize) -> bool {
+        len > self.max_response
+    }
+
+    /// How long a request may run.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub(super) async fn within_timeout<F: Future>(&self, fut: F) -> Option<F::Output> {
         let output = tokio::time::timeout(self.timeout, fut).await.ok();
         if output.is_none() {

@@ -34,6 +34,7 @@ use uuid::Uuid;
 use crate::auth::authenticate::Authenticator;
 use crate::error::{ApiError, codes};
 use crate::graphql::{self, AppSchema};
+use crate::idempotency::{self, Claim, WriteScope};
 
 pub use guards::Guards;
 
@@ -201,6 +202,12 @@ async fn graphql_endpoint(
         return response;
     }
 
+    let scope = match idempotent(&http, &request, viewer.subject.as_deref(), &pools, &guards).await
+    {
+        Ok(scope) => scope,
+        Err(answer) => return *answer,
+    };
+
     let operation = prometheus::operation_label(request.operation_name.as_deref());
     // Queries sent as text may read from the replica; mutations and
     // documents sent by hash only (whose kind is not known yet) use the
@@ -214,10 +221,8 @@ async fn graphql_endpoint(
     }
     let span = tracing::info_span!("graphql", operation = %operation);
     let started = Instant::now();
-    let Some(response) = guards
-        .within_timeout(schema.execute(request).instrument(span))
-        .await
-    else {
+    let execution = guards.within_timeout(schema.execute(request).instrument(span));
+    let Some(response) = idempotency::run(scope.clone(), execution).await else {
         prometheus::graphql_operation(
             operation,
             &[codes::LIMIT_EXCEEDED.to_owned()],
@@ -262,7 +267,24 @@ async fn graphql_endpoint(
     } else {
         StatusCode::OK
     };
-    match serde_json::to_string(&response) {
+    let body = serde_json::to_string(&response).map(|body| {
+        if guards.response_too_large(body.len()) {
+            tracing::warn!(
+                bytes = body.len(),
+                "answer over the response limit; replaced"
+            );
+            json!({ "errors": [{
+                "message": "the answer is larger than the server's response limit; ask for \
+                            fewer fields, smaller pages or fewer aliases",
+                "extensions": { "code": codes::LIMIT_EXCEEDED },
+            }] })
+            .to_string()
+        } else {
+            body
+        }
+    });
+    idempotency::settle(&pools.primary, &scope, body.as_deref().ok()).await;
+    match body {
         Ok(body) => {
             let mut answer = json_response(status, flavour, body);
             if let Some(secs) = retry_after {
@@ -277,6 +299,101 @@ async fn graphql_endpoint(
             request_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 flavour,
+                codes::INTERNAL_SERVER_ERROR,
+                "internal server error",
+            )
+        }
+    }
+}
+
+/// The write scope of a request: with its `Idempotency-Key` claimed when
+/// a viewer with a subject sends one with a POST (see
+/// [`crate::idempotency`]), else without a key. `Err` is the answer to send
+/// instead of running the request: a bad key, a replay, a key in use.
+async fn idempotent(
+    http: &HttpRequest,
+    request: &async_graphql::Request,
+    subject: Option<&str>,
+    pools: &Pools,
+    guards: &Guards,
+) -> Result<std::sync::Arc<WriteScope>, Box<HttpResponse>> {
+    let flavour = flavour(http);
+    let key = idempotency::key_from(http.headers()).map_err(|message| {
+        let body = json!({ "errors": [{ "message": message,
+            "extensions": { "code": codes::BAD_USER_INPUT, "field": "Idempotency-Key" } }] });
+        Box::new(json_response(
+            StatusCode::BAD_REQUEST,
+            flavour,
+            body.to_string(),
+        ))
+    })?;
+    // Without a token nothing can be written, so a key has nothing to
+    // protect; a GET never writes.
+    let (Some(key), Some(subject)) = (key, subject) else {
+        return Ok(WriteScope::unkeyed());
+    };
+    if http.method() == Method::GET {
+        return Ok(WriteScope::unkeyed());
+    }
+    let hash = idempotency::request_hash(request);
+    let lease = idempotency::lease(guards.timeout());
+    let claim = idempotency::claim(&pools.primary, subject, &key, &hash, lease).await;
+    let refusal =
+        |status, code, message: &str| Err(Box::new(request_error(status, flavour, code, message)));
+    match claim {
+        Ok(Claim::Run(scope)) => Ok(scope),
+        Ok(Claim::Replay(body)) => {
+            let mut answer = json_response(StatusCode::OK, flavour, body);
+            answer.headers_mut().insert(
+                header::HeaderName::from_static(idempotency::REPLAYED),
+                HeaderValue::from_static("true"),
+            );
+            Err(Box::new(answer))
+        }
+        Ok(Claim::Mismatch) => refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::CONFLICT,
+            "this Idempotency-Key was first used with another request (document, operation \
+             or variables); a new request needs a new key",
+        ),
+        Ok(Claim::InProgress { retry_after }) => {
+            let mut answer = request_error(
+                StatusCode::CONFLICT,
+                flavour,
+                codes::CONFLICT,
+                "a request with this Idempotency-Key is still running; retry after it ends",
+            );
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            Err(Box::new(answer))
+        }
+        Ok(Claim::CommittedUnanswered) => refusal(
+            StatusCode::OK,
+            codes::WRITE_COMMITTED,
+            "the request with this Idempotency-Key was saved, but its answer was lost; read \
+             the data to see the result instead of writing again",
+        ),
+        Err(ApiError::ServiceUnavailable(cause)) => {
+            tracing::warn!(error = %cause, "claiming an idempotency key failed");
+            let mut answer = request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                flavour,
+                codes::SERVICE_UNAVAILABLE,
+                "the database is unavailable; nothing was written; try again shortly",
+            );
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Err(Box::new(answer))
+        }
+        Err(ApiError::Conflict(message)) => {
+            refusal(StatusCode::CONFLICT, codes::CONFLICT, &message)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "claiming an idempotency key failed");
+            refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
                 codes::INTERNAL_SERVER_ERROR,
                 "internal server error",
             )

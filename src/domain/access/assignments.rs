@@ -391,7 +391,7 @@ impl AssignmentMutation {
             },
         )
         .await?;
-        txn.commit().await?;
+        crate::domain::write::commit(txn).await?;
         Ok(AssignRolePayload {
             role_assignment: RoleAssignment(row),
         })
@@ -436,7 +436,7 @@ impl AssignmentMutation {
             },
         )
         .await?;
-        txn.commit().await?;
+        crate::domain::write::commit(txn).await?;
         Ok(RevokeRolePayload {
             revoked_id: id::encode("RoleAssignment", key),
         })

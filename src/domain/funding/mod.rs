@@ -494,11 +494,13 @@ impl FundingQuery {
         filter: Option<GrantFilter>,
         group_by: Vec<GrantDimension>,
     ) -> ApiResult<Vec<GrantTotal>> {
-        let _turn = crate::graphql::admission::heavy(ctx).await?;
+        let turn = crate::graphql::admission::heavy(ctx).await?;
         let db = ctx.db()?;
         let viewer = crate::auth::viewer(ctx)?;
         let condition = filter.unwrap_or_default().condition(db, viewer).await?;
-        totals::totals(db, viewer, condition, &group_by).await
+        let rows = totals::totals(db, viewer, condition, &group_by).await?;
+        turn.spend_rows(rows.len())?;
+        Ok(rows)
     }
 }
 

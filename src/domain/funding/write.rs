@@ -310,7 +310,7 @@ impl GrantMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(DraftGrantPayload { grant: Grant(row) })
     }
 
@@ -400,7 +400,7 @@ impl GrantMutation {
             input.version,
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdateGrantDraftPayload {
             grant: Grant(after),
         })
@@ -431,7 +431,7 @@ impl GrantMutation {
         am.status = Set(GrantStatus::Submitted);
         am.submitted_at = Set(Some(Utc::now()));
         let after = finish(&txn, &viewer, "submitGrant", &before, am, input.version).await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(SubmitGrantPayload {
             grant: Grant(after),
         })
@@ -460,7 +460,7 @@ impl GrantMutation {
         let mut am = row.into_active_model();
         am.status = Set(GrantStatus::Withdrawn);
         let after = finish(&txn, &viewer, "withdrawGrant", &before, am, input.version).await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(WithdrawGrantPayload {
             grant: Grant(after),
         })
@@ -531,7 +531,7 @@ impl GrantMutation {
         am.decision_reason = Set(reason);
         am.decided_at = Set(Some(Utc::now()));
         let after = finish(&txn, &viewer, "decideGrant", &before, am, input.version).await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(DecideGrantPayload {
             grant: Grant(after),
         })
@@ -556,7 +556,7 @@ impl GrantMutation {
         am.status = Set(GrantStatus::Paid);
         am.paid_at = Set(Some(Utc::now()));
         let after = finish(&txn, &viewer, "markGrantPaid", &before, am, input.version).await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(MarkGrantPaidPayload {
             grant: Grant(after),
         })
@@ -606,7 +606,7 @@ impl GrantMutation {
         am.report_participants = Set(Some(participants));
         am.reported_at = Set(Some(Utc::now()));
         let after = finish(&txn, &viewer, "reportGrant", &before, am, input.version).await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(ReportGrantPayload {
             grant: Grant(after),
         })

@@ -214,7 +214,7 @@ impl NetworkMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(CreateNetworkPayload {
             network: Network(row),
         })
@@ -270,7 +270,7 @@ impl NetworkMutation {
             Some(&saved),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdateNetworkPayload {
             network: Network(saved),
         })
@@ -353,7 +353,7 @@ impl NetworkMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(AddNetworkMemberPayload {
             membership: NetworkMembership(row),
         })
@@ -406,7 +406,7 @@ impl NetworkMutation {
             Some(&saved),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(EndNetworkMembershipPayload {
             membership: NetworkMembership(saved),
         })

@@ -279,7 +279,7 @@ impl ParticipationMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(EnrolServicePayload {
             enrolment: row.into(),
         })
@@ -357,7 +357,7 @@ impl ParticipationMutation {
             },
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(WithdrawEnrolmentPayload {
             enrolment: saved.into(),
             withdrawn_participations: persons.len() as i32,
@@ -416,7 +416,7 @@ impl ParticipationMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(RegisterPersonPayload {
             person: Person(row),
         })
@@ -491,7 +491,7 @@ impl ParticipationMutation {
             Some(&saved),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdatePersonPayload {
             person: Person(saved),
         })
@@ -588,7 +588,7 @@ impl ParticipationMutation {
             Some(&saved),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(SignUpPayload {
             participation: saved.into(),
         })
@@ -638,7 +638,7 @@ impl ParticipationMutation {
             Some(&saved),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(WithdrawParticipationPayload {
             participation: saved.into(),
         })
@@ -825,7 +825,7 @@ impl ParticipationMutation {
             )
             .await?;
         }
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(RecordAttendancePayload {
             session: session.into(),
             attendance: rows.into_iter().map(AttendanceRecord).collect(),

@@ -367,7 +367,7 @@ impl ProgrammeMutation {
             Some(after),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(CreateProgrammePayload {
             programme: Programme(row),
         })
@@ -489,7 +489,7 @@ impl ProgrammeMutation {
             Some(after),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdateProgrammePayload {
             programme: Programme(updated),
         })
@@ -566,7 +566,7 @@ impl ProgrammeMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(CreateMilestonePayload {
             milestone: Milestone(row),
         })
@@ -680,7 +680,7 @@ impl ProgrammeMutation {
             Some(&updated),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdateMilestonePayload {
             milestone: Milestone(updated),
         })
@@ -733,7 +733,7 @@ impl ProgrammeMutation {
             .one(&txn)
             .await?
             .ok_or_else(|| ApiError::internal("milestone without programme"))?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(DeleteMilestonePayload {
             deleted_id: id::encode("Milestone", key),
             programme: Programme(parent),

@@ -315,7 +315,7 @@ impl RunMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(CreateRunPayload {
             run: ProgrammeRun(row),
         })
@@ -433,7 +433,7 @@ impl RunMutation {
             Some(&after),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdateRunPayload {
             run: ProgrammeRun(after),
         })
@@ -489,7 +489,7 @@ impl RunMutation {
             Some(&after),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(CancelRunPayload {
             run: ProgrammeRun(after),
         })
@@ -575,7 +575,7 @@ impl RunMutation {
             Some(&row),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(CreateSessionPayload {
             session: Session(row),
         })
@@ -703,7 +703,7 @@ impl RunMutation {
             Some(&after),
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(UpdateSessionPayload {
             session: Session(after),
         })
@@ -769,7 +769,7 @@ impl RunMutation {
             None,
         )
         .await?;
-        txn.commit().await?;
+        write::commit(txn).await?;
         Ok(DeleteSessionPayload {
             deleted_id: id::encode("Session", key),
             run: ProgrammeRun(run),

@@ -525,8 +525,9 @@ impl StatisticsQuery {
     /// their group keys (in the order of `groupBy`; kinds in the order of
     /// their enum, empty keys last). Open to everyone; people figures are
     /// exact only for viewers with full rights on every person behind them,
-    /// and perturbed or withheld for others (see `ParticipationStatsRow`). At most 10 000 rows (LIMIT_EXCEEDED
-    /// beyond).
+    /// and perturbed or withheld for others (see `ParticipationStatsRow`).
+    /// At most 10 000 rows, and 20 000 rows over all the statistics and
+    /// grant totals of one request (LIMIT_EXCEEDED beyond).
     #[graphql(
         complexity = "crate::graphql::cost::participation_stats(filter.as_ref(), &group_by, child_complexity)"
     )]
@@ -537,7 +538,7 @@ impl StatisticsQuery {
         #[graphql(desc = "The dimensions to group by, in order; empty for one national row.")]
         group_by: Vec<StatsDimension>,
     ) -> ApiResult<Vec<ParticipationStatsRow>> {
-        let _turn = crate::graphql::admission::heavy(ctx).await?;
+        let turn = crate::graphql::admission::heavy(ctx).await?;
         let viewer = viewer(ctx)?;
         // Only the measures the selection asks for are computed.
         let selected = ctx.look_ahead();
@@ -560,14 +561,16 @@ impl StatisticsQuery {
             ]),
             people: any(&["people"]),
         };
-        participation_stats(
+        let rows = participation_stats(
             ctx.db()?,
             viewer,
             &filter.unwrap_or_default(),
             &group_by,
             measures,
         )
-        .await
+        .await?;
+        turn.spend_rows(rows.len())?;
+        Ok(rows)
     }
 
     /// How far the programmes reach: current municipalities and their
