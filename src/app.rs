@@ -39,8 +39,9 @@ pub enum StartError {
     },
 }
 
-/// The CORS policy: the configured origins exactly, the methods and
-/// headers of the API, and the request id exposed to scripts. Unused (no
+/// The CORS policy: the configured origins exactly, the methods of the
+/// API and the configured request headers, and the request id and the
+/// replay header exposed to scripts. Unused (no
 /// CORS headers at all) when no origin is configured.
 fn cors(settings: &HttpSettings) -> Cors {
     settings
@@ -48,12 +49,12 @@ fn cors(settings: &HttpSettings) -> Cors {
         .into_iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods(["GET", "POST", "OPTIONS"])
-        .allowed_headers([
-            actix_web::http::header::CONTENT_TYPE,
-            actix_web::http::header::AUTHORIZATION,
-            actix_web::http::header::HeaderName::from_static(http::REQUEST_ID),
-            actix_web::http::header::HeaderName::from_static(crate::idempotency::HEADER),
-        ])
+        .allowed_headers(
+            settings
+                .allow_headers()
+                .iter()
+                .filter_map(|h| actix_web::http::header::HeaderName::from_bytes(h.as_bytes()).ok()),
+        )
         .expose_headers([
             actix_web::http::header::HeaderName::from_static(http::REQUEST_ID),
             actix_web::http::header::HeaderName::from_static(crate::idempotency::REPLAYED),

@@ -160,6 +160,11 @@ pub struct Settings {
     pub http: HttpSettings,
 }
 
+/// The request headers browsers may send by default (CORS).
+pub const DEFAULT_CORS_ALLOW_HEADERS: &str = "content-type,authorization,x-request-id,\
+idempotency-key,traceparent,tracestate,baggage,sentry-trace,apollographql-client-name,\
+apollographql-client-version,apollo-require-preflight,x-apollo-operation-name";
+
 /// What the HTTP edge allows: browsers, body size, time, request rate,
 /// introspection.
 #[derive(Debug, Clone, Args)]
@@ -175,9 +180,29 @@ pub struct HttpSettings {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Request headers a browser on an allowed origin may send (CORS
+    /// preflight), comma-separated, case-insensitive. The default names
+    /// the API's own headers and those common clients add: W3C trace
+    /// context, Sentry, Apollo Client.
+    #[arg(
+        long,
+        env = "KOMPETANSE_CORS_ALLOW_HEADERS",
+        value_delimiter = ',',
+        default_value = DEFAULT_CORS_ALLOW_HEADERS,
+        global = true
+    )]
+    pub cors_allow_headers: Vec<String>,
+
     /// Largest request body in bytes; a larger one is refused with 413.
     #[arg(long, env = "KOMPETANSE_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824), global = true)]
     pub max_body_bytes: u64,
+
+    /// How long browsers and CDNs may reuse the answer to an anonymous GET
+    /// query, in seconds (`Cache-Control: public, max-age=…`; 0: they must
+    /// revalidate with the `ETag` each time). Answers to signed-in
+    /// requests are never stored.
+    #[arg(long, env = "KOMPETANSE_CACHE_MAX_AGE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=86_400), global = true)]
+    pub cache_max_age_secs: u32,
 
     /// Largest GraphQL answer in bytes; a larger one is replaced by a
     /// LIMIT_EXCEEDED error (page, row and cost limits keep legal answers
@@ -221,8 +246,13 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             cors_origins: Vec::new(),
+            cors_allow_headers: DEFAULT_CORS_ALLOW_HEADERS
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
             max_body_bytes: 1_048_576,
             max_response_bytes: 16_777_216,
+            cache_max_age_secs: 60,
             body_timeout_secs: 10,
             request_timeout_secs: 30,
             rate_limit_per_minute: 600,
@@ -243,7 +273,24 @@ impl HttpSettings {
             .collect()
     }
 
+    /// The request headers browsers may send, lower-cased, without blanks.
+    pub fn allow_headers(&self) -> Vec<String> {
+        self.cors_allow_headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        for name in self.allow_headers() {
+            if actix_web::http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(ConfigError {
+                    setting: "KOMPETANSE_CORS_ALLOW_HEADERS",
+                    message: format!("{name:?} is not a header name"),
+                });
+            }
+        }
         for origin in self.origins() {
             if !is_origin(origin) {
                 return Err(ConfigError {
@@ -393,7 +440,7 @@ pub struct Limits {
 
     /// Heavy fields (statistics, coverage, grant totals) the server runs
     /// at once, over all requests; more wait their turn.
-    #[arg(long, env = "KOMPETANSE_HEAVY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    #[arg(long, env = "KOMPETANSE_HEAVY_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub heavy_concurrency: u32,
 
     /// Heavy fields that may wait for their turn; one more is refused at
@@ -419,7 +466,7 @@ impl Default for Limits {
             max_page_size: 100,
             default_page_size: 20,
             max_aliases: 30,
-            heavy_concurrency: 4,
+            heavy_concurrency: 2,
             heavy_queue: 32,
             max_stats_rows_per_request: 20_000,
         }

@@ -44,6 +44,38 @@ async fn cors_answers_allowed_origins_only() {
     assert!(allow_headers.contains("authorization"), "{allow_headers}");
     assert_eq!(headers["access-control-max-age"], "3600");
 
+    // What common browser clients add is allowed by default: trace
+    // context, Sentry, Apollo Client, and the idempotency key.
+    let common_headers = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://app.example.no")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,traceparent,tracestate,baggage,sentry-trace,\
+             apollographql-client-name,apollographql-client-version,idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        common_headers.status().is_success(),
+        "{}",
+        common_headers.status()
+    );
+    // A header outside the setting is refused.
+    let odd = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://app.example.no")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-something-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), 400);
+
     let refused = preflight("https://evil.example.com").await.unwrap();
     assert!(
         !refused

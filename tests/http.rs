@@ -154,3 +154,124 @@ async fn a_client_request_id_is_echoed() {
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");
 }
+
+/// GraphQL over HTTP, as graphql-http's audit checks it: a POST without a
+/// Content-Type is a 4xx; a request that fails before it runs (parse or
+/// validation) has no `data` entry, in either media type; an execution
+/// keeps its `data`.
+#[tokio::test]
+async fn requests_that_never_ran_have_no_data_entry() {
+    let app = spawn_app().await;
+    let url = format!("{}/graphql", app.address);
+    let res = app
+        .client
+        .post(&url)
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    for accept in ["application/graphql-response+json", "application/json"] {
+        for query in ["{ county(number: ", "{ noSuchField }"] {
+            let res = app
+                .client
+                .post(&url)
+                .header("accept", accept)
+                .json(&serde_json::json!({ "query": query }))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let json: Value = res.json().await.unwrap();
+            assert!(json.get("data").is_none(), "{accept} {query}: {json}");
+            assert!(!json["errors"].as_array().unwrap().is_empty());
+            let expected = if accept == "application/json" {
+                200
+            } else {
+                400
+            };
+            assert_eq!(status, expected, "{accept} {query}");
+        }
+    }
+    // A field error during execution leaves data in place.
+    let res = app
+        .client
+        .post(&url)
+        .header("accept", "application/graphql-response+json")
+        .json(&serde_json::json!({ "query": "{ county(number: \"99\") { name } }" }))
+        .send()
+        .await
+        .unwrap();
+    let json: Value = res.json().await.unwrap();
+    assert!(json.get("data").is_some(), "{json}");
+}
+
+/// Anonymous GET queries are cacheable by browsers and CDNs, with an ETag
+/// that a revalidation answers with 304; nothing signed in or failed is
+/// stored.
+#[tokio::test]
+async fn anonymous_get_answers_are_cacheable_and_revalidate() {
+    let app = spawn_app().await;
+    let url = format!(
+        "{}/graphql?query={}",
+        app.address, "%7B%20county(number%3A%20%2240%22)%20%7B%20name%20%7D%20%7D"
+    );
+    let first = app.client.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "public, max-age=60");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["data"]["county"]["name"], "Telemark");
+
+    let again = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let stale = app
+        .client
+        .get(&url)
+        .header("if-none-match", "\"0000\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+
+    let signed_in = app
+        .client
+        .get(&url)
+        .bearer_auth(common::token(&common::claims("cache-reader")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    assert_eq!(signed_in.headers()["cache-control"], "private, no-store");
+    assert!(signed_in.headers().get("etag").is_none());
+
+    let failed = app
+        .client
+        .get(format!("{}/graphql?query=%7B%20nope%20%7D", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.headers()["cache-control"], "no-store");
+
+    let posted = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&serde_json::json!({ "query": "{ county(number: \"40\") { name } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.headers()["cache-control"], "no-store");
+}

@@ -77,3 +77,75 @@ async fn nested_lists_do_not_multiply_statements() {
     );
     assert!(small <= 30, "{small} statements for a query of depth 6");
 }
+
+/// The introspection query graphql-js sends (GraphiQL's docs, codegen from
+/// a URL, get-graphql-schema) runs at the default limits, through the real
+/// server; depth limits still hold for everything else.
+#[tokio::test]
+async fn the_standard_introspection_query_runs_at_the_defaults() {
+    let app = common::spawn_app().await;
+    let text = include_str!("fixtures/graphql-js-introspection.graphql");
+    let answer = app.query(text, serde_json::json!({})).await;
+    assert!(answer.codes().is_empty(), "{:?}", answer.body);
+    let types = answer.data()["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "ParticipationStatsRow"));
+
+    // Thirteen levels of ordinary fields: over the default of 12.
+    let inner = (0..3).fold(
+        String::from("runs(first: 1) { nodes { id } }"),
+        |inner, _| format!("runs(first: 1) {{ nodes {{ programme {{ {inner} }} }} }}"),
+    );
+    let mut deep = format!("{{ programmes(first: 1) {{ nodes {{ {inner} }} }} }}");
+    let refused = app.query(&deep, serde_json::json!({})).await;
+    assert_eq!(
+        refused.codes(),
+        vec!["LIMIT_EXCEEDED".to_owned()],
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.first_error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep: 14 levels")
+    );
+    // The same nesting hidden in fragments is measured where they are spread.
+    deep = String::from(
+        "query { programmes(first: 1) { nodes { ...R } } }
+         fragment R on Programme { runs(first: 1) { nodes { programme { ...S } } } }
+         fragment S on Programme { runs(first: 1) { nodes { programme { ...T } } } }
+         fragment T on Programme { runs(first: 1) { nodes { programme { runs(first: 1) { nodes { id } } } } } }",
+    );
+    let refused = app.query(&deep, serde_json::json!({})).await;
+    assert_eq!(
+        refused.codes(),
+        vec!["LIMIT_EXCEEDED".to_owned()],
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.first_error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep: 14 levels")
+    );
+
+    // Introspection has a bound of its own.
+    let nested = (0..30).fold(String::from("name"), |inner, _| {
+        format!("name ofType {{ {inner} }}")
+    });
+    let too_deep = format!("{{ __schema {{ types {{ fields {{ type {{ {nested} }} }} }} }} }}");
+    let refused = app.query(&too_deep, serde_json::json!({})).await;
+    assert_eq!(
+        refused.codes(),
+        vec!["LIMIT_EXCEEDED".to_owned()],
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.first_error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("introspection")
+    );
+}

@@ -78,7 +78,6 @@ pub fn schema_builder(
     options: &SchemaOptions,
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth as usize)
         .limit_recursive_depth(64)
         .limit_directives(16)
         .extension(ErrorCodes)
@@ -88,6 +87,7 @@ pub fn schema_builder(
         .extension(options.persisted.clone())
         .extension(rules::DocumentRules {
             introspection: options.introspection,
+            max_depth: limits.max_depth,
             max_aliases: limits.max_aliases,
         })
         .extension(admission::RootFields)

@@ -6,6 +6,11 @@
 //!   refused as a whole with UNAUTHENTICATED before its input is looked at.
 //! - Mutations run only over POST (a persisted mutation asked for by GET
 //!   is refused like a sent one).
+//! - At most `max_depth` levels of fields (LIMIT_EXCEEDED), fragments
+//!   counted where they are spread. Introspection (`__schema`, `__type`
+//!   and what is below them) may nest [`INTROSPECTION_DEPTH`] levels, so
+//!   that the standard introspection query of graphql-js (14 levels) runs
+//!   at the defaults; the schema's shape bounds it otherwise.
 //! - At most `max_aliases` aliased fields per document (LIMIT_EXCEEDED), so
 //!   that one request cannot ask for the same costly field many times
 //!   under different names.
@@ -32,11 +37,16 @@ use crate::error::codes;
 #[derive(Debug, Clone, Copy)]
 pub struct ViaGet;
 
+/// Deepest nesting of an introspection path (from the operation's root).
+pub const INTROSPECTION_DEPTH: usize = 24;
+
 /// The document rules of a schema.
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentRules {
     /// Whether `__schema`/`__type` may be asked.
     pub introspection: bool,
+    /// Deepest nesting of fields outside introspection.
+    pub max_depth: u32,
     /// Most aliased fields in one document.
     pub max_aliases: u32,
 }
@@ -84,6 +94,26 @@ impl Extension for DocumentRules {
                 ));
             }
         }
+        let depth = Depth::of(&doc);
+        if depth.plain > self.max_depth as usize {
+            return Err(error(
+                codes::LIMIT_EXCEEDED,
+                format!(
+                    "Query is nested too deep: {} levels; at most {} are allowed",
+                    depth.plain, self.max_depth
+                ),
+            ));
+        }
+        if depth.introspection > INTROSPECTION_DEPTH {
+            return Err(error(
+                codes::LIMIT_EXCEEDED,
+                format!(
+                    "Query is nested too deep: introspection {} levels; at most \
+                     {INTROSPECTION_DEPTH} are allowed",
+                    depth.introspection
+                ),
+            ));
+        }
         let aliases = count_aliases(&doc);
         if aliases > self.max_aliases as usize {
             return Err(error(
@@ -105,6 +135,87 @@ impl Extension for DocumentRules {
             }
         }
         Ok(doc)
+    }
+}
+
+/// How deep a document nests, with its fragments spread where they are
+/// used: `plain` over the paths that stay outside introspection,
+/// `introspection` over the paths through `__schema` or `__type`. Each
+/// fragment is measured once (a document of fragments that spread others
+/// many times costs no more to measure than to read); a fragment that
+/// spreads itself counts as empty here and is refused by validation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Depth {
+    plain: usize,
+    introspection: usize,
+}
+
+impl Depth {
+    fn of(doc: &ExecutableDocument) -> Self {
+        let mut memo = std::collections::HashMap::new();
+        doc.operations
+            .iter()
+            .map(|(_, op)| Self::of_set(doc, &op.node.selection_set.node, &mut memo))
+            .fold(Self::default(), Self::max)
+    }
+
+    fn max(self, other: Self) -> Self {
+        Self {
+            plain: self.plain.max(other.plain),
+            introspection: self.introspection.max(other.introspection),
+        }
+    }
+
+    fn of_set(
+        doc: &ExecutableDocument,
+        set: &SelectionSet,
+        memo: &mut std::collections::HashMap<String, Option<Self>>,
+    ) -> Self {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => {
+                    let below = Self::of_set(doc, &field.node.selection_set.node, memo);
+                    let name = field.node.name.node.as_str();
+                    if name == "__schema" || name == "__type" {
+                        Self {
+                            plain: 0,
+                            introspection: 1 + below.plain.max(below.introspection),
+                        }
+                    } else {
+                        Self {
+                            plain: 1 + below.plain,
+                            introspection: if below.introspection > 0 {
+                                1 + below.introspection
+                            } else {
+                                0
+                            },
+                        }
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    Self::of_set(doc, &fragment.node.selection_set.node, memo)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match memo.get(name) {
+                        Some(Some(depth)) => *depth,
+                        // Being measured: a cycle.
+                        Some(None) => Self::default(),
+                        None => {
+                            let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node)
+                            else {
+                                return Self::default();
+                            };
+                            memo.insert(name.to_owned(), None);
+                            let depth = Self::of_set(doc, &fragment.node.selection_set.node, memo);
+                            memo.insert(name.to_owned(), Some(depth));
+                            depth
+                        }
+                    }
+                }
+            })
+            .fold(Self::default(), Self::max)
     }
 }
 

@@ -6,9 +6,9 @@ use std::future::Future;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -26,6 +26,7 @@ pub struct Guards {
     body_timeout: Duration,
     max_body: usize,
     max_response: usize,
+    cache_max_age: u32,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
 }
 
@@ -47,6 +48,7 @@ impl Guards {
             body_timeout: Duration::from_secs(settings.body_timeout_secs),
             max_body: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
             max_response: usize::try_from(settings.max_response_bytes).unwrap_or(usize::MAX),
+            cache_max_age: settings.cache_max_age_secs,
             ..Self::with(
                 Duration::from_secs(settings.request_timeout_secs),
                 settings.rate_limit_per_minute,
@@ -65,6 +67,7 @@ impl Guards {
             body_timeout: Duration::from_secs(defaults.body_timeout_secs),
             max_body: usize::try_from(defaults.max_body_bytes).unwrap_or(usize::MAX),
             max_response: usize::try_from(defaults.max_response_bytes).unwrap_or(usize::MAX),
+            cache_max_age: defaults.cache_max_age_secs,
             limiter,
         }
     }
@@ -134,6 +137,51 @@ impl Guards {
 
     /// Runs `fut` within the request timeout; `None` past it (answer with
     /// [`timeout_response`]).
+    /// The answer to an anonymous GET that succeeded: shareable by
+    /// browsers and CDNs for the configured time, with an `ETag` (a hash
+    /// of the answer); a request whose `If-None-Match` names it gets 304
+    /// without a body.
+    pub(super) fn cached(
+        &self,
+        http: &HttpRequest,
+        flavour: Flavour,
+        body: String,
+    ) -> HttpResponse {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(body.as_bytes());
+        let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let etag = format!("\"{tag}\"");
+        let cache_control = if self.cache_max_age == 0 {
+            "public, no-cache".to_owned()
+        } else {
+            format!("public, max-age={}", self.cache_max_age)
+        };
+        let matches = http
+            .headers()
+            .get_all(header::IF_NONE_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*");
+        let mut answer = if matches {
+            HttpResponse::NotModified().finish()
+        } else {
+            super::json_response(StatusCode::OK, flavour, body)
+        };
+        let headers = answer.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&cache_control) {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Authorization"),
+        );
+        answer
+    }
+
     /// Whether an answer of `len` bytes is over the response limit.
     pub(super) fn response_too_large(&self, len: usize) -> bool {
         len > self.max_response

@@ -156,6 +156,16 @@ async fn graphql_endpoint(
         return refusal;
     }
 
+    if !is_get && !http.headers().contains_key(header::CONTENT_TYPE) {
+        // GraphQL over HTTP: a POST says what its body is.
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            flavour,
+            codes::BAD_USER_INPUT,
+            "a POST needs a Content-Type: application/json (or application/graphql, or \
+             multipart/form-data)",
+        );
+    }
     let body = if is_get {
         web::Bytes::new()
     } else {
@@ -202,6 +212,7 @@ async fn graphql_endpoint(
         return response;
     }
 
+    let anonymous = viewer.subject.is_none();
     let scope = match idempotent(&http, &request, viewer.subject.as_deref(), &pools, &guards).await
     {
         Ok(scope) => scope,
@@ -267,7 +278,7 @@ async fn graphql_endpoint(
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_string(&response).map(|body| {
+    let body = answer_json(&response).map(|body| {
         if guards.response_too_large(body.len()) {
             tracing::warn!(
                 bytes = body.len(),
@@ -286,11 +297,22 @@ async fn graphql_endpoint(
     idempotency::settle(&pools.primary, &scope, body.as_deref().ok()).await;
     match body {
         Ok(body) => {
+            let shareable = is_get && anonymous && status == StatusCode::OK && !response.is_err();
+            if shareable {
+                return guards.cached(&http, flavour, body);
+            }
             let mut answer = json_response(status, flavour, body);
+            let headers = answer.headers_mut();
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(if anonymous {
+                    "no-store"
+                } else {
+                    "private, no-store"
+                }),
+            );
             if let Some(secs) = retry_after {
-                answer
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             answer
         }
@@ -304,6 +326,24 @@ async fn graphql_endpoint(
             )
         }
     }
+}
+
+/// The answer as JSON text. A request that failed before it ran (it did
+/// not parse or validate, or a rule refused it: every error without a
+/// path, and no data) has no `data` entry, as the GraphQL specification
+/// asks; `data: null` stays for an execution whose root was nulled.
+fn answer_json(response: &async_graphql::Response) -> serde_json::Result<String> {
+    let before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if !before_execution {
+        return serde_json::to_string(response);
+    }
+    let mut value = serde_json::to_value(response)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("data");
+    }
+    serde_json::to_string(&value)
 }
 
 /// The write scope of a request: with its `Idempotency-Key` claimed when
