@@ -123,7 +123,7 @@ async fn unreadable_bodies_are_bad_user_input() {
     for (content_type, body) in [
         ("application/json", "{not json"),
         ("application/json", "[]"),
-        ("text/plain", "hello"),
+        ("application/graphql", "{ county("),
     ] {
         let res = app
             .client
@@ -163,16 +163,20 @@ async fn a_client_request_id_is_echoed() {
 async fn requests_that_never_ran_have_no_data_entry() {
     let app = spawn_app().await;
     let url = format!("{}/graphql", app.address);
-    let res = app
-        .client
-        .post(&url)
-        .body(r#"{"query":"{ __typename }"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 415);
-    let json: Value = res.json().await.unwrap();
-    assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    for content_type in [
+        None,
+        Some("text/plain;charset=UTF-8"),
+        Some("application/xml"),
+    ] {
+        let mut request = app.client.post(&url).body(r#"{"query":"{ __typename }"}"#);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let res = request.send().await.unwrap();
+        assert_eq!(res.status(), 415, "{content_type:?}");
+        let json: Value = res.json().await.unwrap();
+        assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
 
     for accept in ["application/graphql-response+json", "application/json"] {
         for query in ["{ county(number: ", "{ noSuchField }"] {

@@ -51,6 +51,12 @@ async fn metrics_count_requests_operations_errors_and_the_pool() {
         "kompetanse_db_pool_connections{state=\"idle\"}",
         "kompetanse_db_pool_connections{state=\"in_use\"}",
         "kompetanse_db_pool_max_connections",
+        "# HELP kompetanse_http_requests_total ",
+        "# HELP kompetanse_graphql_errors_total ",
+        "# HELP process_resident_memory_bytes ",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "process_open_fds ",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -118,7 +124,7 @@ async fn json_logs_carry_the_request_id_and_never_the_token() {
         .post(format!("http://127.0.0.1:{port}/graphql"))
         .bearer_auth(&secret_token)
         .header("x-request-id", "probe-request-42")
-        .json(&json!({ "query": "{ persons(first: 1) { nodes { name email } } }" }))
+        .json(&json!({ "query": "query LogProbe { persons(first: 1) { nodes { name email } } }" }))
         .send()
         .await
         .unwrap();
@@ -142,6 +148,13 @@ async fn json_logs_carry_the_request_id_and_never_the_token() {
         .unwrap_or_else(|| panic!("no line with the request id: {lines:#?}"));
     let parsed: serde_json::Value = serde_json::from_str(request_line).expect("JSON line");
     assert!(parsed.get("timestamp").is_some() && parsed.get("level").is_some());
+    // The request's own log line names its operation.
+    let done = lines
+        .iter()
+        .find(|l| l.contains("probe-request-42") && l.contains("request done"))
+        .unwrap_or_else(|| panic!("no request line: {lines:#?}"));
+    let done: serde_json::Value = serde_json::from_str(done).expect("JSON line");
+    assert_eq!(done["span"]["operation"], "LogProbe", "{done}");
     for line in &lines {
         serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON");
         assert!(!line.contains(&secret_token), "token in {line}");

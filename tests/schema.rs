@@ -90,62 +90,40 @@ async fn the_standard_introspection_query_runs_at_the_defaults() {
     let types = answer.data()["__schema"]["types"].as_array().unwrap();
     assert!(types.iter().any(|t| t["name"] == "ParticipationStatsRow"));
 
-    // Thirteen levels of ordinary fields: over the default of 12.
+    // Fourteen levels of ordinary fields: over the default of 12.
     let inner = (0..3).fold(
         String::from("runs(first: 1) { nodes { id } }"),
         |inner, _| format!("runs(first: 1) {{ nodes {{ programme {{ {inner} }} }} }}"),
     );
-    let mut deep = format!("{{ programmes(first: 1) {{ nodes {{ {inner} }} }} }}");
-    let refused = app.query(&deep, serde_json::json!({})).await;
-    assert_eq!(
-        refused.codes(),
-        vec!["LIMIT_EXCEEDED".to_owned()],
-        "{:?}",
-        refused.body
-    );
-    assert!(
-        refused.first_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains("nested too deep: 14 levels")
-    );
+    let deep = format!("{{ programmes(first: 1) {{ nodes {{ {inner} }} }} }}");
+    refused_as_too_deep(&app, &deep, "nested too deep: 14 levels").await;
     // The same nesting hidden in fragments is measured where they are spread.
-    deep = String::from(
-        "query { programmes(first: 1) { nodes { ...R } } }
+    let in_fragments = "query { programmes(first: 1) { nodes { ...R } } }
          fragment R on Programme { runs(first: 1) { nodes { programme { ...S } } } }
          fragment S on Programme { runs(first: 1) { nodes { programme { ...T } } } }
-         fragment T on Programme { runs(first: 1) { nodes { programme { runs(first: 1) { nodes { id } } } } } }",
-    );
-    let refused = app.query(&deep, serde_json::json!({})).await;
-    assert_eq!(
-        refused.codes(),
-        vec!["LIMIT_EXCEEDED".to_owned()],
-        "{:?}",
-        refused.body
-    );
-    assert!(
-        refused.first_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains("nested too deep: 14 levels")
-    );
+         fragment T on Programme { runs(first: 1) { nodes { programme { runs(first: 1) { nodes { id } } } } } }";
+    refused_as_too_deep(&app, in_fragments, "nested too deep: 14 levels").await;
 
     // Introspection has a bound of its own.
     let nested = (0..30).fold(String::from("name"), |inner, _| {
         format!("name ofType {{ {inner} }}")
     });
     let too_deep = format!("{{ __schema {{ types {{ fields {{ type {{ {nested} }} }} }} }} }}");
-    let refused = app.query(&too_deep, serde_json::json!({})).await;
+    refused_as_too_deep(&app, &too_deep, "introspection").await;
+}
+
+/// Asserts that `query` is refused as nested too deep, the message naming
+/// `what`.
+async fn refused_as_too_deep(app: &common::TestApp, query: &str, what: &str) {
+    let refused = app.query(query, serde_json::json!({})).await;
     assert_eq!(
         refused.codes(),
         vec!["LIMIT_EXCEEDED".to_owned()],
         "{:?}",
         refused.body
     );
-    assert!(
-        refused.first_error()["message"]
-            .as_str()
-            .unwrap()
-            .contains("introspection")
-    );
+    let message = refused.first_error()["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains(what), "{message}");
 }

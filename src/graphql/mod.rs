@@ -7,6 +7,7 @@ pub mod id;
 pub mod loader;
 pub mod loaders;
 pub mod node;
+pub mod nulls;
 pub mod pagination;
 pub mod persisted;
 pub mod rules;
@@ -81,6 +82,7 @@ pub fn schema_builder(
         .limit_recursive_depth(64)
         .limit_directives(16)
         .extension(ErrorCodes)
+        .extension(nulls::NullPropagation)
         .extension(cost::CostBudget {
             limit: limits.max_complexity as usize,
         })

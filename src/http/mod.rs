@@ -156,8 +156,9 @@ async fn graphql_endpoint(
         return refusal;
     }
 
-    if !is_get && !http.headers().contains_key(header::CONTENT_TYPE) {
-        // GraphQL over HTTP: a POST says what its body is.
+    if !is_get && !readable_media_type(&http) {
+        // GraphQL over HTTP: a POST says what its body is, in a type the
+        // server reads.
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             flavour,
@@ -198,7 +199,8 @@ async fn graphql_endpoint(
             "no GraphQL query in the request",
         );
     }
-    let mutates = is_mutation(&request);
+    let (kind, name) = operation_of(&request);
+    let mutates = kind == Some(OperationType::Mutation);
     if is_get && mutates {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -219,7 +221,7 @@ async fn graphql_endpoint(
         Err(answer) => return *answer,
     };
 
-    let operation = prometheus::operation_label(request.operation_name.as_deref());
+    let operation = prometheus::operation_label(name.as_deref());
     // Queries sent as text may read from the replica; mutations and
     // documents sent by hash only (whose kind is not known yet) use the
     // primary.
@@ -230,6 +232,9 @@ async fn graphql_endpoint(
         // document rules, which see the document once it is known.
         request = request.data(graphql::rules::ViaGet);
     }
+    // The operation's name joins the request's span, so that the
+    // request's log line names it (a bounded label, never the document).
+    tracing::Span::current().record("operation", operation.as_str());
     let span = tracing::info_span!("graphql", operation = %operation);
     let started = Instant::now();
     let execution = guards.within_timeout(schema.execute(request).instrument(span));
@@ -326,6 +331,26 @@ async fn graphql_endpoint(
             )
         }
     }
+}
+
+/// Whether a POST's `Content-Type` is one the server reads: JSON, a bare
+/// GraphQL document, or a multipart upload.
+fn readable_media_type(http: &HttpRequest) -> bool {
+    let Some(value) = http
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    [
+        "application/json",
+        "application/graphql",
+        "multipart/form-data",
+    ]
+    .iter()
+    .any(|m| essence.eq_ignore_ascii_case(m))
 }
 
 /// The answer as JSON text. A request that failed before it ran (it did
@@ -510,20 +535,26 @@ async fn read_request(
 
 /// Whether the operation the request would run is a mutation. A query
 /// that does not parse is left to the schema, which reports it.
-fn is_mutation(request: &async_graphql::Request) -> bool {
+/// The kind and name of the operation a request runs: the named one, or
+/// the document's only one.
+fn operation_of(request: &async_graphql::Request) -> (Option<OperationType>, Option<String>) {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
+        return (None, request.operation_name.clone());
     };
-    let ty = match (&doc.operations, request.operation_name.as_deref()) {
-        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name).map(|op| op.node.ty)
+    match (&doc.operations, request.operation_name.as_deref()) {
+        (async_graphql::parser::types::DocumentOperations::Single(op), name) => {
+            (Some(op.node.ty), name.map(str::to_owned))
         }
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => (ops.len() == 1)
-            .then(|| ops.values().next().map(|op| op.node.ty))
-            .flatten(),
-    };
-    ty == Some(OperationType::Mutation)
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
+            (ops.get(name).map(|op| op.node.ty), Some(name.to_owned()))
+        }
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => {
+            match (ops.len(), ops.iter().next()) {
+                (1, Some((name, op))) => (Some(op.node.ty), Some(name.to_string())),
+                _ => (None, None),
+            }
+        }
+    }
 }
 
 async fn healthz() -> HttpResponse {
@@ -583,7 +614,13 @@ pub async fn trace_requests(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
-    let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+        operation = tracing::field::Empty
+    );
     let route = prometheus::route(req.path());
     let method = req.method().to_string();
     let started = Instant::now();
@@ -630,7 +667,7 @@ mod tests {
             for bytes in [body, text.into_bytes()] {
                 match runtime.block_on(read_request(&http, &web::Bytes::from(bytes))) {
                     Ok(request) => {
-                        let _ = is_mutation(&request);
+                        let _ = operation_of(&request);
                     }
                     Err((status, _)) => proptest::prop_assert!(
                         status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE,

@@ -9,6 +9,9 @@
 //! | `kompetanse_graphql_errors_total` | counter | `code` |
 //! | `kompetanse_db_pool_connections` | gauge | `state` (`idle`/`in_use`) |
 //! | `kompetanse_db_pool_max_connections` | gauge | |
+//! | `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`, `process_threads`, `process_start_time_seconds` | (standard process metrics) | |
+//!
+//! Every metric has a HELP text.
 //!
 //! Label values are bounded: paths are the API's routes (else `other`),
 //! operation names are the first [`MAX_OPERATION_NAMES`] well-formed names
@@ -46,9 +49,58 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Makes sure the recorder is installed before the first request.
+/// The process metrics (CPU seconds, resident and virtual memory, open
+/// file descriptors, threads, start time), under their standard Prometheus
+/// names (`process_…`).
+fn process() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+/// Makes sure the recorder is installed before the first request, with a
+/// HELP text for every metric.
 pub fn install() {
     handle();
+    describe();
+}
+
+/// The HELP texts (and units) of the metrics.
+fn describe() {
+    static DESCRIBED: OnceLock<()> = OnceLock::new();
+    DESCRIBED.get_or_init(|| {
+        use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+        describe_counter!(
+            "kompetanse_http_requests_total",
+            "HTTP requests answered, by route, method and status."
+        );
+        describe_histogram!(
+            "kompetanse_http_request_duration_seconds",
+            Unit::Seconds,
+            "Time to answer an HTTP request, by route."
+        );
+        describe_counter!(
+            "kompetanse_graphql_operations_total",
+            "GraphQL operations run, by operation name and outcome (ok or error)."
+        );
+        describe_histogram!(
+            "kompetanse_graphql_operation_duration_seconds",
+            Unit::Seconds,
+            "Time to run a GraphQL operation, by operation name."
+        );
+        describe_counter!(
+            "kompetanse_graphql_errors_total",
+            "Errors in GraphQL answers, by extensions.code."
+        );
+        describe_gauge!(
+            "kompetanse_db_pool_connections",
+            "Connections of the primary database pool, by state (idle or in_use)."
+        );
+        describe_gauge!(
+            "kompetanse_db_pool_max_connections",
+            "Largest size of the primary database pool."
+        );
+        process().describe();
+    });
 }
 
 /// The route label of a request path.
@@ -155,6 +207,7 @@ fn sample_pool(db: &DatabaseConnection) {
 /// `GET /metrics`.
 pub async fn endpoint(pools: web::Data<crate::db::Pools>) -> HttpResponse {
     sample_pool(&pools.primary);
+    process().collect();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(handle().render())
