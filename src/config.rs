@@ -23,6 +23,48 @@ pub struct Cli {
     pub settings: Settings,
 }
 
+impl Cli {
+    /// The command line. Every setting is accepted everywhere (before or
+    /// after the command, or from the environment), but each command's
+    /// `--help` shows only the settings it uses; `kompetanse --help` and
+    /// `kompetanse serve --help` show all of them.
+    pub fn command() -> clap::Command {
+        let cmd = <Self as clap::CommandFactory>::command();
+        let settings: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .cloned()
+            .collect();
+        let commands: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        commands.iter().fold(cmd, |cmd, name| {
+            let shown: &[&str] = match name.as_str() {
+                "serve" => return cmd,
+                "token" => &["database_url", "log_format", "jwt_secret"],
+                "schema" => &[],
+                _ => &["database_url", "log_format"],
+            };
+            cmd.mut_subcommand(name, |sub| {
+                // A hidden copy of the same setting: global settings are not
+                // propagated where the command has one of its own.
+                settings
+                    .iter()
+                    .filter(|a| !shown.contains(&a.get_id().as_str()))
+                    .fold(sub, |sub, a| sub.arg(a.clone().hide(true)))
+            })
+        })
+    }
+
+    /// Parses the process's arguments (and the environment); exits with
+    /// clap's message on bad input, or after printing help or the version.
+    pub fn parse_args() -> Self {
+        let matches = Self::command().get_matches();
+        <Self as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
 /// What to do. Without a command the server starts (`serve`).
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {

@@ -99,8 +99,66 @@ async fn open(
                 ("statement_timeout", statement_limit.as_str()),
             ])
         });
-    let db = Database::connect(opts).await?;
-    Ok(db)
+    match Database::connect(opts).await {
+        Ok(db) => Ok(db),
+        Err(err) => Err(explain_connect_error(url, acquire_timeout, err).await),
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://FILE?…`, `sqlite:FILE`); `None`
+/// for other engines and in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.trim().strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if file.is_empty() || file == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(file))
+}
+
+/// The `host:port` of a PostgreSQL URL (without user or password), if it
+/// names a TCP host.
+fn postgres_address(url: &str) -> Option<String> {
+    let rest = url
+        .trim()
+        .strip_prefix("postgres://")
+        .or_else(|| url.trim().strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() {
+        return None;
+    }
+    Some(if host_port.contains(':') && !host_port.ends_with(']') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    })
+}
+
+/// A connection failure said plainly: which server could not be reached
+/// and why (sqlx says only that its pool timed out), never the password.
+async fn explain_connect_error(url: &str, waited: Duration, err: DbErr) -> DbErr {
+    let Some(address) = postgres_address(url) else {
+        return err;
+    };
+    let probe = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(address.as_str()),
+    )
+    .await;
+    let why = match probe {
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer".to_owned(),
+        // The port answers: the database refused the login or the
+        // database name; sqlx's own message says which.
+        Ok(Ok(_)) => return err,
+    };
+    DbErr::Custom(format!(
+        "cannot reach PostgreSQL at {address} ({why}; waited {} s). Is PostgreSQL running \
+         there, and does KOMPETANSE_DATABASE_URL name the right host and port?",
+        waited.as_secs()
+    ))
 }
 
 /// A key of PostgreSQL's advisory locks, taken while migrating.

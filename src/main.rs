@@ -6,7 +6,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use entity::enums::Role;
 use kompetanse::auth::mint;
 use kompetanse::config::{BenchCommand, Cli, Command, RoleArg};
@@ -14,7 +13,7 @@ use kompetanse::{Application, db, domain, graphql, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     telemetry::init(cli.settings.log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,7 +60,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
-        Command::Schema => print!("{}", graphql::sdl()),
+        Command::Schema => {
+            // A closed pipe (`kompetanse schema | head`) ends the output
+            // quietly.
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(graphql::sdl().as_bytes());
+        }
         Command::Bench(BenchCommand::Stats {
             scale,
             seed,
@@ -74,6 +78,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Token(args) => {
             settings.validate()?;
+            // A token is only good for the server whose database and
+            // secret it was minted with: never create a new database here.
+            if let Some(file) = db::sqlite_file(&settings.database_url)
+                && !file.exists()
+            {
+                let shown = std::path::absolute(&file).unwrap_or(file);
+                return Err(format!(
+                    "no database at {}: `kompetanse token` signs for an existing server's \
+                     database and secret. Run it in the folder where the server runs, or \
+                     pass the server's --database-url (KOMPETANSE_DATABASE_URL)",
+                    shown.display()
+                )
+                .into());
+            }
             let conn = db::connect_maintenance(&settings).await?;
             db::migrate(&conn).await?;
             domain::seed::seed_if_empty(&conn).await?;

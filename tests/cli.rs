@@ -54,7 +54,69 @@ fn an_unreachable_database_is_a_clear_error() {
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("kompetanse:"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("KOMPETANSE_DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("nobody"), "no credentials: {stderr}");
+}
+
+#[test]
+fn token_refuses_to_invent_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kompetanse.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let out = kompetanse(
+        &["token", "--role", "admin"],
+        &[("KOMPETANSE_DATABASE_URL", &url)],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no database at"), "{stderr}");
+    assert!(stderr.contains("kompetanse.db"), "{stderr}");
+    assert!(!file.exists(), "no database may be created");
+    assert!(!dir.path().join("kompetanse.db.secret").exists());
+    assert!(out.stdout.is_empty(), "no token is printed");
+}
+
+#[test]
+fn each_command_shows_only_the_settings_it_uses() {
+    let help = |args: &[&str]| {
+        let out = kompetanse(args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let text = help(args);
+        assert!(text.contains("--max-depth"), "{args:?}: {text}");
+        assert!(text.contains("--bind"), "{args:?}: {text}");
+    }
+    let token = help(&["token", "--help"]);
+    assert!(token.contains("--role"), "{token}");
+    assert!(token.contains("--database-url"), "{token}");
+    assert!(!token.contains("--max-depth"), "{token}");
+    assert!(!token.contains("--bind"), "{token}");
+    assert!(token.lines().count() < 60, "{token}");
+    for args in [
+        &["migrate", "--help"][..],
+        &["seed", "--help"],
+        &["bench", "stats", "--help"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("--database-url"), "{args:?}: {text}");
+        assert!(
+            !text.contains("--rate-limit-per-minute"),
+            "{args:?}: {text}"
+        );
+    }
+    // Hidden is not refused: a server setting after a command still parses.
+    let out = kompetanse(&["schema", "--max-depth", "5"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -106,6 +168,13 @@ async fn minted_tokens_are_accepted_by_the_server_with_the_same_settings() {
         env.push(("KOMPETANSE_JWT_SECRET", common::TEST_SECRET.to_owned()));
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The server's database exists before a token is minted for it.
+    let out = kompetanse(&["seed"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = kompetanse(
         &[
             "token",

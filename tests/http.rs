@@ -43,7 +43,65 @@ async fn graphiql_is_served_to_browsers() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(res.text().await.unwrap().contains("graphiql"));
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("/graphiql/graphiql.min.js"));
+    // Nothing from another host: no absolute URL in the page at all.
+    assert!(!page.contains("://"), "{page}");
+}
+
+#[tokio::test]
+async fn graphiql_files_come_from_the_binary_and_nothing_else_does() {
+    let app = spawn_app().await;
+    for (file, media_type) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+        ("react-dom.production.min.js", "text/javascript"),
+        ("init.js", "text/javascript"),
+        ("kompetanse.css", "text/css"),
+    ] {
+        let res = app
+            .client
+            .get(format!("{}/graphiql/{file}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{file}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(media_type),
+            "{file}"
+        );
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert!(!res.bytes().await.unwrap().is_empty());
+    }
+    // The vendoring notes, the policy file, other paths and traversal
+    // attempts are not served.
+    for path in [
+        "CSP",
+        "VERSIONS",
+        "update.sh",
+        "index.html",
+        "..%2FCargo.toml",
+        "..%2F..%2Fsrc%2Fmain.rs",
+        "%2Fetc%2Fpasswd",
+    ] {
+        let res = app
+            .client
+            .get(format!("{}/graphiql/{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
 }
 
 #[tokio::test]

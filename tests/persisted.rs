@@ -208,3 +208,130 @@ async fn a_bad_allow_list_stops_the_start_with_a_clear_message() {
         .expect("refused");
     assert!(err.to_string().contains("no .graphql document"), "{err}");
 }
+
+async fn get(app: &TestApp, params: &[(&str, &str)]) -> GqlResponse {
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(params)
+        .send()
+        .await
+        .expect("request");
+    GqlResponse {
+        status: res.status().as_u16(),
+        body: res.json().await.expect("JSON"),
+    }
+}
+
+#[tokio::test]
+async fn persisted_documents_are_asked_for_by_document_id() {
+    let app = spawn_app().await;
+    let id = format!("sha256:{}", hash(COUNTIES));
+
+    // Not known yet: the single error the appendix asks for.
+    let res = post(&app, json!({ "documentId": id })).await;
+    assert_eq!(res.codes(), ["PERSISTED_QUERY_NOT_FOUND"], "{}", res.body);
+
+    // Once the text was sent (APQ), the id runs it by POST and by GET.
+    let res = post(
+        &app,
+        json!({ "query": COUNTIES, "extensions": persisted(&hash(COUNTIES)) }),
+    )
+    .await;
+    let total = res.data()["counties"]["totalCount"].clone();
+    let res = post(&app, json!({ "documentId": id })).await;
+    assert_eq!(res.data()["counties"]["totalCount"], total);
+    let res = get(&app, &[("documentId", &id)]).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.data()["counties"]["totalCount"], total);
+
+    // Bad ids and mixed requests are BAD_USER_INPUT, never a server error.
+    for bad in [
+        json!({ "documentId": format!("sha256:{}", hash(COUNTIES).to_uppercase()) }),
+        json!({ "documentId": "sha256:abc" }),
+        json!({ "documentId": "md5:abc" }),
+        json!({ "documentId": "a b" }),
+        json!({ "documentId": "a\u{0}" }),
+        json!({ "documentId": 42 }),
+        json!({ "documentId": ["x"] }),
+        json!({ "documentId": id, "query": COUNTIES }),
+    ] {
+        let res = post(&app, bad.clone()).await;
+        assert_eq!(res.codes(), ["BAD_USER_INPUT"], "{bad}: {}", res.body);
+    }
+    let res = get(&app, &[("documentId", "zz:zz")]).await;
+    assert_eq!(res.codes(), ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn a_codegen_manifest_is_an_allow_list_by_document_id() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let county = "query County($number: String!) { county(number: $number) { name } }";
+    let mutation = "mutation { __typename }";
+    // graphql-codegen's client preset writes `{ "<hash>": "<document>" }`
+    // (sha1 by default: a custom id to the server).
+    let manifest = json!({
+        "2b8d6e3c0f0a4e5d9c7b1a2f3e4d5c6b7a8f9e0d": county,
+        "9f86d081884c7d659a2feaa0c55ad015": mutation,
+    });
+    let path = dir.join("persisted-documents.json");
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let mut settings = test_settings();
+    settings.http.allow_list = Some(path);
+    let app = spawn_app_with(settings).await;
+
+    let res = post(
+        &app,
+        json!({ "documentId": "2b8d6e3c0f0a4e5d9c7b1a2f3e4d5c6b7a8f9e0d",
+                "variables": { "number": "34" } }),
+    )
+    .await;
+    assert_eq!(res.data()["county"]["name"], "Innlandet", "{}", res.body);
+    // The same document by its SHA-256, by GET with variables.
+    let id = format!("sha256:{}", hash(county));
+    let res = get(
+        &app,
+        &[("documentId", &id), ("variables", r#"{"number":"40"}"#)],
+    )
+    .await;
+    assert_eq!(res.data()["county"]["name"], "Telemark", "{}", res.body);
+
+    // Ids and texts not in the manifest are refused.
+    let res = post(&app, json!({ "documentId": "unknown" })).await;
+    assert_eq!(res.codes(), ["PERSISTED_QUERY_NOT_ALLOWED"]);
+    let res = post(
+        &app,
+        json!({ "documentId": format!("sha256:{}", hash(COUNTIES)) }),
+    )
+    .await;
+    assert_eq!(res.codes(), ["PERSISTED_QUERY_NOT_ALLOWED"]);
+    let res = app.query(COUNTIES, json!({})).await;
+    assert_eq!(res.codes(), ["PERSISTED_QUERY_NOT_ALLOWED"]);
+
+    // A persisted mutation asked for by GET is 405 with Allow: POST.
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("documentId", "9f86d081884c7d659a2feaa0c55ad015")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn a_bad_manifest_stops_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, r#"{ "a": 1 }"#).unwrap();
+    let mut settings = test_settings();
+    settings.http.allow_list = Some(path);
+    let err = kompetanse::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("manifest.json"), "{message}");
+    assert!(message.contains("`a`"), "{message}");
+}

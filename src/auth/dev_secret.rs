@@ -64,13 +64,8 @@ pub fn load_or_create(settings: &Settings) -> Result<Option<Secret>, ConfigError
 
 /// `<database file>.secret` for a SQLite file URL; `None` for memory.
 fn secret_path(url: &str) -> Option<PathBuf> {
-    let rest = url.trim().strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if file.is_empty() || file == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
-        return None;
-    }
-    Some(PathBuf::from(format!("{file}.secret")))
+    let file = crate::db::sqlite_file(url)?;
+    Some(PathBuf::from(format!("{}.secret", file.display())))
 }
 
 fn random_secret() -> Result<Secret, ConfigError> {

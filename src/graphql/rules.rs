@@ -33,6 +33,10 @@ use super::errors::coded_error as error;
 use crate::auth::Viewer;
 use crate::error::codes;
 
+/// The error extension of a refusal that only another HTTP method may
+/// lift (its value is the method, for the `Allow` header).
+pub const ALLOW: &str = "allow";
+
 /// Request data set by the HTTP layer for GET requests.
 #[derive(Debug, Clone, Copy)]
 pub struct ViaGet;
@@ -78,6 +82,19 @@ impl Extension for DocumentRules {
             .iter()
             .any(|(_, op)| op.node.ty == OperationType::Mutation);
         if mutates {
+            if ctx.data_opt::<ViaGet>().is_some() {
+                // `allow` tells the HTTP layer to answer 405 with
+                // `Allow: POST` (a mutation persisted and asked for by GET).
+                let mut refusal = error(
+                    codes::BAD_USER_INPUT,
+                    "mutations are only accepted with POST",
+                );
+                refusal
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set(ALLOW, "POST");
+                return Err(refusal);
+            }
             let signed_in = ctx
                 .data_opt::<Viewer>()
                 .is_some_and(|v| v.is_authenticated());
@@ -85,12 +102,6 @@ impl Extension for DocumentRules {
                 return Err(error(
                     codes::UNAUTHENTICATED,
                     "changes need a bearer token: sign in first",
-                ));
-            }
-            if ctx.data_opt::<ViaGet>().is_some() {
-                return Err(error(
-                    codes::BAD_USER_INPUT,
-                    "mutations are only accepted with POST",
                 ));
             }
         }

@@ -13,6 +13,7 @@
 //! a client (token subject, else peer IP) over
 //! `KOMPETANSE_RATE_LIMIT_PER_MINUTE` is 429; all with `LIMIT_EXCEEDED`.
 
+pub mod graphiql;
 pub mod guards;
 pub mod prometheus;
 
@@ -25,7 +26,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use serde_json::json;
 use tracing::Instrument;
@@ -48,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(graphql_endpoint))
             .route(web::get().to(graphql_endpoint)),
     )
+    .route("/graphiql/{file}", web::get().to(graphiql::file))
     .route("/metrics", web::get().to(prometheus::endpoint))
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz));
@@ -122,14 +123,7 @@ async fn graphql_endpoint(
     }
     let is_get = http.method() == Method::GET;
     if is_get && http.query_string().is_empty() && accepts(&http, "text/html") {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .title("kompetanse")
-                    .finish(),
-            );
+        return graphiql::page();
     }
     // Authenticate once, at the edge: a bad token is a 401, never anonymous.
     // Token and rate limit come before the body is read, so that a client
@@ -191,7 +185,30 @@ async fn graphql_endpoint(
             );
         }
     };
-    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+    let mut request = request;
+    match document_id(&http, &body) {
+        Ok(Some(id)) => {
+            request.extensions.insert(
+                graphql::persisted::DOCUMENT_ID.to_owned(),
+                async_graphql::Value::String(id),
+            );
+        }
+        Ok(None) => {}
+        Err(message) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                flavour,
+                codes::BAD_USER_INPUT,
+                &message,
+            );
+        }
+    }
+    if request.query.trim().is_empty()
+        && !request.extensions.contains_key("persistedQuery")
+        && !request
+            .extensions
+            .contains_key(graphql::persisted::DOCUMENT_ID)
+    {
         return request_error(
             StatusCode::BAD_REQUEST,
             flavour,
@@ -273,8 +290,19 @@ async fn graphql_endpoint(
                 _ => None,
             })
     });
+    let allow = response.errors.iter().find_map(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get(graphql::rules::ALLOW))
+            .and_then(|v| match v {
+                async_graphql::Value::String(method) => HeaderValue::from_str(method).ok(),
+                _ => None,
+            })
+    });
     let status = if retry_after.is_some() {
         StatusCode::SERVICE_UNAVAILABLE
+    } else if allow.is_some() {
+        StatusCode::METHOD_NOT_ALLOWED
     } else if flavour == Flavour::GraphqlResponseJson
         && response.data == async_graphql::Value::Null
         && response.is_err()
@@ -318,6 +346,9 @@ async fn graphql_endpoint(
             );
             if let Some(secs) = retry_after {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            if let Some(methods) = allow {
+                headers.insert(header::ALLOW, methods);
             }
             answer
         }
@@ -533,8 +564,32 @@ async fn read_request(
     })
 }
 
-/// Whether the operation the request would run is a mutation. A query
-/// that does not parse is left to the schema, which reports it.
+/// The `documentId` of a persisted-document request: a GET parameter, or
+/// a top-level member of a JSON body. `Err` when it is there but not a
+/// string.
+fn document_id(http: &HttpRequest, body: &[u8]) -> Result<Option<String>, String> {
+    const NAME: &str = "documentId";
+    if http.method() == Method::GET {
+        let params = web::Query::<std::collections::HashMap<String, String>>::from_query(
+            http.query_string(),
+        )
+        .map_err(|e| format!("the query string could not be read: {e}"))?;
+        return Ok(params.into_inner().remove(NAME));
+    }
+    // Only a JSON body that mentions the member is read a second time.
+    if !body.windows(NAME.len()).any(|w| w == NAME.as_bytes()) {
+        return Ok(None);
+    }
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_slice(body) else {
+        return Ok(None);
+    };
+    match object.remove(NAME) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(id)) => Ok(Some(id)),
+        Some(_) => Err("`documentId` must be a string".to_owned()),
+    }
+}
+
 /// The kind and name of the operation a request runs: the named one, or
 /// the document's only one.
 fn operation_of(request: &async_graphql::Request) -> (Option<OperationType>, Option<String>) {

@@ -110,6 +110,7 @@ pub fn route(path: &str) -> &'static str {
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
+        p if p.starts_with("/graphiql/") => "/graphiql",
         _ => "other",
     }
 }
