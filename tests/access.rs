@@ -479,6 +479,7 @@ const MUTATION_RULES: &[(&str, &[&str])] = &[
     ("withdrawGrant", &["admin", "leader"]),
     ("decideGrant", &["admin", "funder"]),
     ("markGrantPaid", &["admin", "funder"]),
+    ("updateProviderContact", &["admin", "provider"]),
     ("reportGrant", &["admin", "leader"]),
 ];
 

@@ -408,3 +408,90 @@ async fn small_attendance_counts_are_protected() {
         assert_eq!(a["suppressed"], any_withheld, "{a}");
     }
 }
+
+/// One convention for arguments that name an object: the global id or the
+/// natural key, the same answer either way, in lists, statistics and
+/// coverage.
+#[tokio::test]
+async fn filters_take_the_global_id_or_the_natural_key_everywhere() {
+    let app = spawn_app().await;
+    let ids = app
+        .query(
+            r#"{ county(number: "40") { id }
+                 municipality(number: "4020") { id }
+                 programme(slug: "deltakende-fellesskap-og-psykisk-helse") { id }
+                 provider(slug: "rvts-sor") { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = |k: &str| ids.data()[k]["id"].as_str().unwrap().to_owned();
+    let (county, municipality, programme, provider) = (
+        id("county"),
+        id("municipality"),
+        id("programme"),
+        id("provider"),
+    );
+
+    let stats = "query($f: StatsFilter) { participationStats(filter: $f, groupBy: [PROGRAMME, MUNICIPALITY]) {
+        programme { slug } municipality { number } runs services participants suppressed } }";
+    let coverage = "query($f: CoverageFilter) { coverage(filter: $f) { municipalitiesReached populationReached } }";
+    let runs = "query($f: RunFilter) { runs(filter: $f) { totalCount nodes { title } } }";
+    let cases = [
+        (
+            stats,
+            json!({ "county": "40" }),
+            json!({ "county": county }),
+        ),
+        (
+            stats,
+            json!({ "municipality": "4020", "programme": "deltakende-fellesskap-og-psykisk-helse" }),
+            json!({ "municipality": municipality, "programme": programme }),
+        ),
+        (
+            stats,
+            json!({ "provider": "rvts-sor" }),
+            json!({ "provider": provider }),
+        ),
+        (
+            coverage,
+            json!({ "programme": "deltakende-fellesskap-og-psykisk-helse" }),
+            json!({ "programme": programme }),
+        ),
+        (runs, json!({ "county": "40" }), json!({ "county": county })),
+        (
+            runs,
+            json!({ "programme": "deltakende-fellesskap-og-psykisk-helse" }),
+            json!({ "programme": programme }),
+        ),
+    ];
+    for (query, natural, global) in cases {
+        let a = app.query(query, json!({ "f": natural })).await;
+        let b = app.query(query, json!({ "f": global })).await;
+        assert!(a.body.get("errors").is_none(), "{natural}: {}", a.body);
+        assert_eq!(a.body, b.body, "{natural} against {global}");
+        let data = a.body["data"].to_string();
+        assert!(data.len() > 40, "a real answer for {natural}: {data}");
+    }
+
+    // The id of another type names its field; an unknown key is NOT_FOUND.
+    let res = app
+        .query(stats, json!({ "f": { "county": municipality } }))
+        .await;
+    assert_eq!(res.codes(), ["BAD_USER_INPUT"], "{}", res.body);
+    assert_eq!(res.first_error()["extensions"]["field"], "filter.county");
+    let res = app
+        .query(runs, json!({ "f": { "programme": county } }))
+        .await;
+    assert_eq!(res.codes(), ["BAD_USER_INPUT"], "{}", res.body);
+    let res = app.query(stats, json!({ "f": { "county": "99" } })).await;
+    assert_eq!(res.codes(), ["NOT_FOUND"], "{}", res.body);
+    let res = app
+        .query(
+            coverage,
+            json!({ "f": { "programme": "no-such-programme" } }),
+        )
+        .await;
+    assert_eq!(res.codes(), ["NOT_FOUND"], "{}", res.body);
+    let res = app.query(stats, json!({ "f": { "county": "4" } })).await;
+    assert_eq!(res.codes(), ["BAD_USER_INPUT"], "{}", res.body);
+}

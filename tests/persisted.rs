@@ -10,18 +10,21 @@ use serde_json::{Value, json};
 
 const COUNTIES: &str = "{ counties { totalCount } }";
 
-async fn post(app: &TestApp, body: Value) -> GqlResponse {
-    let res = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
+async fn send(request: reqwest::RequestBuilder) -> GqlResponse {
+    let res = request.send().await.expect("request");
     GqlResponse {
         status: res.status().as_u16(),
         body: res.json().await.expect("JSON"),
     }
+}
+
+async fn post(app: &TestApp, body: Value) -> GqlResponse {
+    send(
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .json(&body),
+    )
+    .await
 }
 
 fn persisted(h: &str) -> Value {
@@ -210,17 +213,12 @@ async fn a_bad_allow_list_stops_the_start_with_a_clear_message() {
 }
 
 async fn get(app: &TestApp, params: &[(&str, &str)]) -> GqlResponse {
-    let res = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .query(params)
-        .send()
-        .await
-        .expect("request");
-    GqlResponse {
-        status: res.status().as_u16(),
-        body: res.json().await.expect("JSON"),
-    }
+    send(
+        app.client
+            .get(format!("{}/graphql", app.address))
+            .query(params),
+    )
+    .await
 }
 
 #[tokio::test]

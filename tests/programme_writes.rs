@@ -1501,3 +1501,140 @@ async fn stale_and_racing_milestone_writes_conflict() {
     let actions = audit_actions(&app, &t, &mid).await;
     assert_eq!(actions.len(), 4, "{actions:?}");
 }
+
+// --- updateProviderContact ----------------------------------------------------------------
+
+const CONTACT: &str = "mutation($input: UpdateProviderContactInput!) {
+  updateProviderContact(input: $input) {
+    provider { slug version contact { website email phone visitingAddress postalAddress } } } }";
+
+async fn provider_version(app: &TestApp, slug: &str) -> (String, i64) {
+    let res = app
+        .query(
+            "query($slug: String!) { provider(slug: $slug) { id version } }",
+            json!({ "slug": slug }),
+        )
+        .await;
+    let p = &res.data()["provider"];
+    (
+        p["id"].as_str().unwrap().to_owned(),
+        p["version"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn providers_show_the_contact_details_their_sources_state() {
+    let app = spawn_app().await;
+    let res = app
+        .query(
+            "{ nubu: provider(slug: \"nubu\") { contact { website email phone visitingAddress postalAddress } }
+               sor: provider(slug: \"rvts-sor\") { contact { email } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        res.data()["nubu"]["contact"],
+        json!({ "website": null, "email": "post@nubu.no", "phone": "23 20 58 00",
+                "visitingAddress": "Essendrops gate 3, Oslo",
+                "postalAddress": "Postboks 7053 Majorstuen, 0306 Oslo" })
+    );
+    // Nothing registered: no contact object rather than empty fields.
+    assert_eq!(res.data()["sor"]["contact"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_provider_keeps_its_own_contact_details_and_no_one_elses() {
+    let app = spawn_app().await;
+    let t = tokens(&app).await;
+    let (id, version) = provider_version(&app, "bufdir").await;
+
+    // Bufdir (PROVIDER) sets its own.
+    let res = run(
+        &app,
+        Some(&t.bufdir),
+        CONTACT,
+        json!({ "provider": id, "version": version,
+                "website": "https://www.bufdir.no", "email": "Postmottak@Bufdir.no",
+                "phone": "+47 466 15 000", "postalAddress": "Postboks 2233, 3103 Tønsberg" }),
+    )
+    .await;
+    let saved = &res.data()["updateProviderContact"]["provider"];
+    assert_eq!(saved["version"], version + 1, "{}", res.body);
+    assert_eq!(saved["contact"]["email"], "postmottak@bufdir.no");
+    assert_eq!(saved["contact"]["visitingAddress"], Value::Null);
+    let version = version + 1;
+
+    // Others may not: another provider, a leader, a funder, staff, anonymous.
+    let input = json!({ "provider": id, "version": version, "phone": "22 22 22 22" });
+    for (tok, code) in [
+        (Some(&t.nubu), "FORBIDDEN"),
+        (Some(&t.leader), "FORBIDDEN"),
+        (Some(&t.funder), "FORBIDDEN"),
+        (Some(&t.staff), "FORBIDDEN"),
+        (None, "UNAUTHENTICATED"),
+    ] {
+        let res = run(&app, tok.map(String::as_str), CONTACT, input.clone()).await;
+        assert_code(&res, code, "someone else's provider");
+    }
+    assert_eq!(
+        provider_version(&app, "bufdir").await.1,
+        version,
+        "unchanged"
+    );
+
+    // Bad input names its field and changes nothing; a stale version is a
+    // conflict.
+    for (field, patch) in [
+        ("input.website", json!({ "website": "javascript:alert(1)" })),
+        ("input.website", json!({ "website": "bufdir.no" })),
+        ("input.email", json!({ "email": "not an address" })),
+        ("input.phone", json!({ "phone": "call us" })),
+        (
+            "input.visitingAddress",
+            json!({ "visitingAddress": "a\nb" }),
+        ),
+        // NUL is refused before the document runs, naming the variable.
+        (
+            "$input.postalAddress",
+            json!({ "postalAddress": "Postboks\u{0}1" }),
+        ),
+        (
+            "input.postalAddress",
+            json!({ "postalAddress": "x".repeat(201) }),
+        ),
+        ("input.provider", json!({ "provider": "not-an-id" })),
+    ] {
+        let mut input = json!({ "provider": id, "version": version });
+        for (k, v) in patch.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        let res = run(&app, Some(&t.admin), CONTACT, input).await;
+        assert_bad(&res, field, &patch.to_string());
+    }
+    let res = run(
+        &app,
+        Some(&t.admin),
+        CONTACT,
+        json!({ "provider": id, "version": version - 1, "phone": "22 22 22 22" }),
+    )
+    .await;
+    assert_code(&res, "CONFLICT", "stale version");
+
+    // ADMIN clears a field with null and an empty text; the rest is kept;
+    // the audit log has both changes.
+    let res = run(
+        &app,
+        Some(&t.admin),
+        CONTACT,
+        json!({ "provider": id, "version": version, "phone": null, "website": "" }),
+    )
+    .await;
+    let contact = &res.data()["updateProviderContact"]["provider"]["contact"];
+    assert_eq!(contact["phone"], Value::Null, "{}", res.body);
+    assert_eq!(contact["website"], Value::Null);
+    assert_eq!(contact["email"], "postmottak@bufdir.no");
+    assert_eq!(
+        audit_actions(&app, &t, &id).await,
+        ["updateProviderContact", "updateProviderContact"]
+    );
+}

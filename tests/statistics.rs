@@ -182,6 +182,11 @@ async fn fx() -> Fx {
         kind: ProviderKind::Other,
         former_names: "[]".into(),
         description: None,
+        website: None,
+        email: None,
+        phone: None,
+        visiting_address: None,
+        postal_address: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -1050,7 +1055,8 @@ async fn coverage_is_counted_against_the_reference_populations() {
 async fn bad_filters_name_their_field() {
     let fx = fx().await;
     for (filter, field) in [
-        (json!({ "programme": "nonsense" }), "filter.programme"),
+        // Not a slug (too long) and not an id.
+        (json!({ "programme": "x".repeat(121) }), "filter.programme"),
         (
             json!({ "county": gid("Programme", fx.programme) }),
             "filter.county",
@@ -1068,10 +1074,19 @@ async fn bad_filters_name_their_field() {
         .app
         .query(
             "query($f: CoverageFilter) { coverage(filter: $f) { municipalities } }",
-            json!({ "f": { "network": "x" } }),
+            json!({ "f": { "network": "x".repeat(121) } }),
         )
         .await;
     assert_eq!(res.first_error()["extensions"]["field"], "filter.network");
+    // A well-formed key that names nothing is NOT_FOUND.
+    let res = fx
+        .app
+        .query(
+            STATS,
+            json!({ "f": { "programme": "nonsense" }, "g": ["YEAR"] }),
+        )
+        .await;
+    assert_eq!(res.codes(), ["NOT_FOUND"], "{}", res.body);
 }
 
 /// Runs a query through `schema.execute` as `viewer` and counts its SQL

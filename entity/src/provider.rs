@@ -31,6 +31,21 @@ pub struct Model {
     /// Free-text description.
     #[sea_orm(column_type = "Text", nullable)]
     pub description: Option<String>,
+    /// Website (an `https://` URL).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub website: Option<String>,
+    /// The provider's general e-mail address (not a person's).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub email: Option<String>,
+    /// Telephone number, as written (e.g. "23 20 58 00").
+    #[sea_orm(column_type = "Text", nullable)]
+    pub phone: Option<String>,
+    /// Visiting address (besøksadresse), one line.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub visiting_address: Option<String>,
+    /// Postal address (postadresse), one line.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub postal_address: Option<String>,
     /// Optimistic-locking version, incremented on every update.
     pub version: i32,
     /// When the row was created.

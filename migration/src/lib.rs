@@ -13,6 +13,7 @@ mod m20261126_000001_service_area;
 mod m20261204_000001_record_keys;
 mod m20261205_000001_uniqueness;
 mod m20261205_000002_idempotency;
+mod m20261205_000003_provider_contact;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_record_keys::Migration),
             Box::new(m20261205_000001_uniqueness::Migration),
             Box::new(m20261205_000002_idempotency::Migration),
+            Box::new(m20261205_000003_provider_contact::Migration),
         ]
     }
 }

@@ -87,15 +87,37 @@ pub fn check_slug(slug: &str, field: &str) -> ApiResult<()> {
     }
 }
 
-/// The id of the row of `E` whose `slug_col` is `slug`: BAD_USER_INPUT
-/// naming `field` for a malformed slug, NOT_FOUND naming `what` when absent.
+/// One convention for every argument that names an object: its global id
+/// or its natural key (a number, slug or organisation number). This is the
+/// first half: `Some(key)` when `value` is a global id of `type_name`, an
+/// error when it is the global id of another type, `None` when it is not a
+/// global id (then the caller looks up the natural key).
+pub fn given_id(value: &str, type_name: &str, field: &str) -> ApiResult<Option<Uuid>> {
+    match crate::graphql::id::decode(value, field) {
+        Ok((actual, key)) if actual == type_name => Ok(Some(key)),
+        Ok((actual, _)) => Err(ApiError::bad_input(
+            field,
+            format!("`{field}` is the id of a {actual}, expected a {type_name}"),
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The id of the row of `E` (GraphQL type `type_name`) named by `value`:
+/// its global id, or the slug in `slug_col`. BAD_USER_INPUT naming `field`
+/// for a malformed slug or an id of another type, NOT_FOUND naming `what`
+/// when no row has the slug.
 pub async fn id_by_slug<E: EntityTrait>(
     db: &impl ConnectionTrait,
     (slug_col, id_col): (E::Column, E::Column),
-    slug: &str,
+    (value, type_name): (&str, &str),
     field: &str,
     what: &str,
 ) -> ApiResult<Uuid> {
+    if let Some(key) = given_id(value, type_name, field)? {
+        return Ok(key);
+    }
+    let slug = value;
     check_slug(slug, field)?;
     E::find()
         .select_only()

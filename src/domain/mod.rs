@@ -19,4 +19,4 @@ pub mod write;
 
 mod common;
 
-pub use common::{OrderDirection, check_slug, id_by_slug, text_search};
+pub use common::{OrderDirection, check_slug, given_id, id_by_slug, text_search};

@@ -49,6 +49,7 @@ pub struct Mutation(
     domain::programme::write::ProgrammeMutation,
     domain::network::write::NetworkMutation,
     domain::funding::write::GrantMutation,
+    domain::provider::write::ProviderMutation,
 );
 
 /// The schema type served by the API.

@@ -280,6 +280,19 @@ pub async fn may_manage_network(
     ))
 }
 
+/// A provider's own details (its contact details) are changed by ADMIN
+/// and by the provider itself (PROVIDER scoped to it).
+pub fn may_edit_provider(viewer: &Viewer, provider_id: Uuid) -> ApiResult<()> {
+    if viewer.is_admin() || viewer.providers().contains(&provider_id) {
+        Ok(())
+    } else {
+        Err(refuse(
+            viewer,
+            "only ADMIN and the provider itself may change its details",
+        ))
+    }
+}
+
 /// A service's staff (persons) are registered and changed by ADMIN and by
 /// the service's LEADER.
 pub fn may_manage_staff(viewer: &Viewer, service_id: Uuid) -> ApiResult<()> {

@@ -237,7 +237,7 @@ impl Grant {
 pub struct FunderOfficeFilter {
     /// Part of the name, registered name or a former name.
     pub search: Option<String>,
-    /// Only the office covering this county (two-digit number).
+    /// Only the office covering this county (its global id or two-digit number).
     pub county: Option<String>,
 }
 
@@ -264,18 +264,19 @@ pub struct FunderOfficeOrder {
 /// given criteria must hold.
 #[derive(Debug, Default, InputObject)]
 pub struct GrantFilter {
-    /// Only grants to the office with this organisation number.
+    /// Only grants to this office (its global id or organisation number).
     pub funder_office: Option<String>,
-    /// Only grants whose recipient is in this county (two-digit number):
+    /// Only grants whose recipient is in this county (its global id or two-digit number):
     /// the recipient municipality's county, the recipient network's
     /// county, or the county of the recipient service's host municipality.
     pub county: Option<String>,
     /// Only grants to this recipient: the global id of a `Service`, a
-    /// `Municipality` or a `Network`.
+    /// `Municipality` or a `Network` (global ids only: the three share no
+    /// natural key).
     pub recipient: Option<ID>,
     /// Only grants naming this run (global id of a `ProgrammeRun`).
     pub run: Option<ID>,
-    /// Only grants for this programme (its slug): naming it, or naming one
+    /// Only grants for this programme (its global id or slug): naming it, or naming one
     /// of its runs.
     pub programme: Option<String>,
     /// Only grants of this budget year.
@@ -294,16 +295,21 @@ impl GrantFilter {
     ) -> ApiResult<Condition> {
         let mut cond = Condition::all().add(policy::visible_grants(viewer));
         if let Some(org) = self.funder_office {
-            let org = normalise_org_number(&org, "filter.funderOffice")?;
-            cond = cond.add(
-                funding_grant::Column::FunderOfficeId.in_subquery(
-                    Query::select()
-                        .column(funder_office::Column::Id)
-                        .from(funder_office::Entity)
-                        .and_where(funder_office::Column::OrgNumber.eq(org))
-                        .to_owned(),
-                ),
-            );
+            if let Some(key) = crate::domain::given_id(&org, "FunderOffice", "filter.funderOffice")?
+            {
+                cond = cond.add(funding_grant::Column::FunderOfficeId.eq(key));
+            } else {
+                let org = normalise_org_number(&org, "filter.funderOffice")?;
+                cond = cond.add(
+                    funding_grant::Column::FunderOfficeId.in_subquery(
+                        Query::select()
+                            .column(funder_office::Column::Id)
+                            .from(funder_office::Entity)
+                            .and_where(funder_office::Column::OrgNumber.eq(org))
+                            .to_owned(),
+                    ),
+                );
+            }
         }
         if let Some(number) = self.county {
             let county_id = county_id_by_number(db, &number, "filter.county").await?;

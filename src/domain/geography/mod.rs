@@ -394,7 +394,7 @@ pub struct CountyOrder {
 pub struct MunicipalityFilter {
     /// Part of the name, official name or number.
     pub search: Option<String>,
-    /// Only municipalities of this county (two-digit number, e.g. "40").
+    /// Only municipalities of this county (its global id or two-digit number, e.g. "40").
     pub county: Option<String>,
     /// Only these municipality numbers.
     pub numbers: Option<Vec<String>>,
@@ -573,12 +573,16 @@ pub fn validate_digits(value: &str, len: usize, field: &str) -> ApiResult<()> {
     }
 }
 
-/// The id of the county with this number, or NOT_FOUND naming the field.
+/// The id of the county named by its global id or its two-digit number,
+/// or NOT_FOUND naming the field.
 pub async fn county_id_by_number(
     db: &impl ConnectionTrait,
     number: &str,
     field: &str,
 ) -> ApiResult<uuid::Uuid> {
+    if let Some(key) = crate::domain::given_id(number, "County", field)? {
+        return Ok(key);
+    }
     validate_digits(number, 2, field)?;
     county::Entity::find()
         .filter(county::Column::Number.eq(number))
@@ -588,12 +592,16 @@ pub async fn county_id_by_number(
         .ok_or_else(|| ApiError::not_found(format!("county {number}")))
 }
 
-/// The id of the municipality with this number, or NOT_FOUND.
+/// The id of the municipality named by its global id or its four-digit
+/// number, or NOT_FOUND.
 pub async fn municipality_id_by_number(
     db: &impl ConnectionTrait,
     number: &str,
     field: &str,
 ) -> ApiResult<uuid::Uuid> {
+    if let Some(key) = crate::domain::given_id(number, "Municipality", field)? {
+        return Ok(key);
+    }
     validate_digits(number, 4, field)?;
     municipality::Entity::find()
         .filter(municipality::Column::Number.eq(number))

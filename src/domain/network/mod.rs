@@ -359,14 +359,14 @@ pub struct NetworkFilter {
     pub kind: Option<NetworkKind>,
     /// Only regional or only national networks.
     pub scope: Option<NetworkScope>,
-    /// Only networks of this county (two-digit number, e.g. "40"): those
+    /// Only networks of this county (its global id or two-digit number, e.g. "40"): those
     /// whose home is the county, and those with a current member service
     /// covering a municipality of it (or one that became part of it).
     pub county: Option<String>,
     /// Only networks with a current member service covering this
-    /// municipality (four-digit number), or one that became part of it.
+    /// municipality (its global id or four-digit number), or one that became part of it.
     pub municipality: Option<String>,
-    /// Only networks this service (its slug) is a current member of.
+    /// Only networks this service (its global id or slug) is a current member of.
     pub service: Option<String>,
 }
 
@@ -479,7 +479,7 @@ pub async fn network_id_by_slug(
     crate::domain::id_by_slug::<network::Entity>(
         db,
         (network::Column::Slug, network::Column::Id),
-        slug,
+        (slug, "Network"),
         field,
         "network",
     )

@@ -249,7 +249,7 @@ impl AttendanceRecord {
 pub struct PersonFilter {
     /// Part of the name.
     pub search: Option<String>,
-    /// Only staff of this service (its slug).
+    /// Only staff of this service (its global id or slug).
     pub service: Option<String>,
     /// Only participants of this run (its global id), among the
     /// participations the viewer may see.

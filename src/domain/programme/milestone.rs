@@ -105,7 +105,7 @@ pub fn period(year_from: i32, year_to: Option<i32>) -> String {
 pub struct MilestoneFilter {
     /// Part of the text (case-insensitive).
     pub search: Option<String>,
-    /// Only milestones of this programme (its slug).
+    /// Only milestones of this programme (its global id or slug).
     pub programme: Option<String>,
     /// Only milestones that refer to this year or later (a span counts when
     /// it ends in or after it).

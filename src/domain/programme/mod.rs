@@ -309,7 +309,7 @@ pub async fn programme_id_by_slug(
     crate::domain::id_by_slug::<programme::Entity>(
         db,
         (programme::Column::Slug, programme::Column::Id),
-        slug,
+        (slug, "Programme"),
         field,
         "programme",
     )
@@ -352,6 +352,11 @@ mod tests {
             kind: ProviderKind::Other,
             former_names: "[]".into(),
             description: None,
+            website: None,
+            email: None,
+            phone: None,
+            visiting_address: None,
+            postal_address: None,
             version: 1,
             created_at: Utc::now(),
             updated_at: Utc::now(),

@@ -17,6 +17,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
+pub mod write;
+
 /// An organisation that provides competence-development programmes: a
 /// regional resource centre (RVTS), a national competence centre such as
 /// NUBU, a foundation such as Forandringsfabrikken, a directorate such as
@@ -72,6 +74,30 @@ impl Provider {
     /// A description of the provider, where one is registered.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
+    }
+    /// How to reach the provider: website, e-mail, phone and addresses, as
+    /// far as they are registered (null when none is). Public; changed with
+    /// `updateProviderContact`.
+    async fn contact(&self) -> Option<ProviderContact> {
+        let m = &self.0;
+        let contact = ProviderContact {
+            website: m.website.clone(),
+            email: m.email.clone(),
+            phone: m.phone.clone(),
+            visiting_address: m.visiting_address.clone(),
+            postal_address: m.postal_address.clone(),
+        };
+        let empty = contact.website.is_none()
+            && contact.email.is_none()
+            && contact.phone.is_none()
+            && contact.visiting_address.is_none()
+            && contact.postal_address.is_none();
+        (!empty).then_some(contact)
+    }
+    /// The version of the provider, incremented on every change; send it
+    /// back with `updateProviderContact`.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The counties of the provider's region, by county number. Empty for a
     /// national provider (see `isNational`).
@@ -183,6 +209,21 @@ impl Provider {
     }
 }
 
+/// A provider's contact details: the organisation's own, never a person's.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct ProviderContact {
+    /// Website (an `https://` address).
+    pub website: Option<String>,
+    /// General e-mail address.
+    pub email: Option<String>,
+    /// Telephone number, as written (e.g. "23 20 58 00").
+    pub phone: Option<String>,
+    /// Visiting address (besøksadresse), one line.
+    pub visiting_address: Option<String>,
+    /// Postal address (postadresse), one line.
+    pub postal_address: Option<String>,
+}
+
 /// Which providers to list.
 #[derive(Debug, Default, InputObject)]
 pub struct ProviderFilter {
@@ -191,7 +232,7 @@ pub struct ProviderFilter {
     pub search: Option<String>,
     /// Only providers of this kind.
     pub kind: Option<ProviderKind>,
-    /// Only providers that serve this county (two-digit number, e.g. "40"):
+    /// Only providers that serve this county (its global id or two-digit number, e.g. "40"):
     /// those whose region includes it, and the national ones. Combine with
     /// `national: false` for the regional ones only.
     pub county: Option<String>,
@@ -365,7 +406,7 @@ pub async fn provider_id_by_slug(
     crate::domain::id_by_slug::<provider::Entity>(
         db,
         (provider::Column::Slug, provider::Column::Id),
-        slug,
+        (slug, "Provider"),
         field,
         "provider",
     )

@@ -23,20 +23,20 @@ use crate::graphql::{ContextExt, id};
 pub struct RunFilter {
     /// Part of the title (case-insensitive).
     pub search: Option<String>,
-    /// Only runs of this programme (its slug).
+    /// Only runs of this programme (its global id or slug).
     pub programme: Option<String>,
-    /// Only runs of programmes this provider (its slug) leads or is a
+    /// Only runs of programmes this provider (its global id or slug) leads or is a
     /// partner in.
     pub provider: Option<String>,
-    /// Only runs organised for this network (its slug).
+    /// Only runs organised for this network (its global id or slug).
     pub network: Option<String>,
-    /// Only runs this service (its slug) is enrolled in (not withdrawn).
+    /// Only runs this service (its global id or slug) is enrolled in (not withdrawn).
     pub service: Option<String>,
-    /// Only runs for this municipality (four-digit number): an enrolled
+    /// Only runs for this municipality (its global id or four-digit number): an enrolled
     /// service, or a current member of the run's network, covers it (or a
     /// municipality that became part of it).
     pub municipality: Option<String>,
-    /// Only runs in this county (two-digit number): the run's network
+    /// Only runs in this county (its global id or two-digit number): the run's network
     /// belongs to the county, or an enrolled service or a current member of
     /// the network covers a municipality of it.
     pub county: Option<String>,
@@ -74,7 +74,7 @@ pub struct SessionFilter {
     pub search: Option<String>,
     /// Only sessions of this run (the global id of a `ProgrammeRun`).
     pub run: Option<ID>,
-    /// Only sessions of runs of this programme (its slug).
+    /// Only sessions of runs of this programme (its global id or slug).
     pub programme: Option<String>,
     /// Only sessions of this kind.
     pub kind: Option<SessionKind>,

@@ -11,9 +11,10 @@ use entity::enums::{
 use entity::prelude::{FunderOffice, Municipality, Programme, Provider};
 use entity::{
     CompetenceArea, encode_json, enrolment, funding_grant, milestone, network, network_member,
-    programme, programme_provider, programme_run, programme_service_kind, programme_theme, service,
-    service_municipality, session,
+    programme, programme_provider, programme_run, programme_service_kind, programme_theme,
+    provider, service, service_municipality, session,
 };
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -55,6 +56,29 @@ pub struct Demo {
     /// Grants (`[[grant]]`).
     #[serde(rename = "grant", default)]
     pub grants: Vec<GrantDef>,
+    /// Providers' contact details (`[[provider_contact]]`).
+    #[serde(rename = "provider_contact", default)]
+    pub provider_contacts: Vec<ProviderContactDef>,
+}
+
+/// A provider's contact details, as its source states them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderContactDef {
+    /// Provider slug (from providers.csv).
+    pub provider: String,
+    /// Website.
+    pub website: Option<String>,
+    /// General e-mail address.
+    pub email: Option<String>,
+    /// Telephone number.
+    pub phone: Option<String>,
+    /// Visiting address, one line.
+    pub visiting_address: Option<String>,
+    /// Postal address, one line.
+    pub postal_address: Option<String>,
+    /// The seed text stating them.
+    pub source: String,
 }
 
 /// A service.
@@ -384,6 +408,20 @@ impl<'a> Checker<'a> {
         for (i, g) in self.demo.grants.iter().enumerate() {
             self.check_grant(g)
                 .map_err(|m| fail(format!("grant {} ({} {}): {m}", i + 1, g.office, g.year)))?;
+        }
+        let mut contacts = HashSet::new();
+        for c in &self.demo.provider_contacts {
+            let err = |m: String| fail(format!("provider_contact {}: {m}", c.provider));
+            check_source(&c.source).map_err(err)?;
+            if !self.providers.contains(c.provider.as_str()) {
+                return Err(err("not a provider of providers.csv".to_owned()));
+            }
+            if !contacts.insert(c.provider.as_str()) {
+                return Err(err("listed twice".to_owned()));
+            }
+            if let Some(mail) = &c.email {
+                crate::domain::write::email("email", Some(mail)).map_err(|e| err(e.to_string()))?;
+            }
         }
         Ok(())
     }
@@ -1106,6 +1144,27 @@ pub(super) async fn insert(
         });
     }
     report.funding_grant = insert_rows(db, grants).await?;
+
+    // --- Providers' contact details (the providers come with the
+    // reference data; these fill in what the seed texts state).
+    for c in &demo.provider_contacts {
+        let id = ids.provider(&c.provider)?;
+        Provider::update_many()
+            .col_expr(provider::Column::Website, Expr::value(c.website.clone()))
+            .col_expr(provider::Column::Email, Expr::value(c.email.clone()))
+            .col_expr(provider::Column::Phone, Expr::value(c.phone.clone()))
+            .col_expr(
+                provider::Column::VisitingAddress,
+                Expr::value(c.visiting_address.clone()),
+            )
+            .col_expr(
+                provider::Column::PostalAddress,
+                Expr::value(c.postal_address.clone()),
+            )
+            .filter(provider::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
 
     Ok(report)
 }

@@ -223,14 +223,14 @@ pub struct ServiceFilter {
     pub search: Option<String>,
     /// Only services of this kind.
     pub kind: Option<ServiceKind>,
-    /// Only services covering this municipality (four-digit number, e.g.
+    /// Only services covering this municipality (its global id or four-digit number, e.g.
     /// "4020"), or a municipality that became part of it.
     pub municipality: Option<String>,
     /// Only services covering a municipality of this county (two-digit
     /// number, e.g. "40"), including ended municipalities that are now part
     /// of it.
     pub county: Option<String>,
-    /// Only current members of this network (its slug).
+    /// Only current members of this network (its global id or slug).
     pub network: Option<String>,
 }
 
@@ -340,7 +340,7 @@ pub async fn service_id_by_slug(
     crate::domain::id_by_slug::<service::Entity>(
         db,
         (service::Column::Slug, service::Column::Id),
-        slug,
+        (slug, "Service"),
         field,
         "service",
     )

@@ -12,18 +12,19 @@ use crate::domain::geography::County;
 use crate::domain::programme::Milestone;
 use crate::domain::write;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::{ContextExt, id};
+use crate::graphql::ContextExt;
 
 /// Which runs count for coverage (all optional; without a filter, every
-/// registered run).
+/// registered run). Objects are named by global id or natural key, as in
+/// every list filter.
 #[derive(Debug, Default, InputObject)]
 pub struct CoverageFilter {
-    /// Only runs of this programme (a `Programme` id).
+    /// Only runs of this programme (a `Programme` id or its slug).
     pub programme: Option<ID>,
-    /// Only runs of programmes this provider (a `Provider` id) leads or is
-    /// a partner in.
+    /// Only runs of programmes this provider (a `Provider` id or its slug)
+    /// leads or is a partner in.
     pub provider: Option<ID>,
-    /// Only runs organised for this network (a `Network` id).
+    /// Only runs organised for this network (a `Network` id or its slug).
     pub network: Option<ID>,
     /// Only runs of this (starting) year.
     pub year: Option<i32>,
@@ -39,14 +40,13 @@ struct Decoded {
 }
 
 impl CoverageFilter {
-    fn decode(&self) -> ApiResult<Decoded> {
-        let decode = |v: &Option<ID>, ty: &str, field: &str| -> ApiResult<Option<Uuid>> {
-            v.as_ref().map(|v| id::decode_as(v, ty, field)).transpose()
-        };
+    async fn decode(&self, db: &impl ConnectionTrait) -> ApiResult<Decoded> {
+        let (programme, provider, network) =
+            super::run_refs(db, &self.programme, &self.provider, &self.network).await?;
         Ok(Decoded {
-            programme: decode(&self.programme, "Programme", "filter.programme")?,
-            provider: decode(&self.provider, "Provider", "filter.provider")?,
-            network: decode(&self.network, "Network", "filter.network")?,
+            programme,
+            provider,
+            network,
             year: self
                 .year
                 .map(|y| write::year("filter.year", y))
@@ -254,7 +254,7 @@ impl Coverage {
 
 /// Computes coverage with one statement (milestones load when asked for).
 pub async fn coverage(db: &impl ConnectionTrait, filter: CoverageFilter) -> ApiResult<Coverage> {
-    let filter = filter.decode()?;
+    let filter = filter.decode(db).await?;
     let stmt = db
         .get_database_backend()
         .build(&sql::coverage_statement(filter.runs()));

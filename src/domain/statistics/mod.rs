@@ -25,7 +25,7 @@ use crate::domain::programme::Programme;
 use crate::domain::provider::Provider;
 use crate::domain::write;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::{ContextExt, id};
+use crate::graphql::ContextExt;
 
 pub use coverage::{CountyCoverage, Coverage, CoverageFilter};
 use sql::{Dim, Filter, Measures, Plan};
@@ -80,25 +80,30 @@ impl From<StatsDimension> for Dim {
     }
 }
 
-/// Which facts participation statistics count. Ids are global ids; an id
-/// of the right type that names no object gives no rows.
+/// Which facts participation statistics count. Each object is named by its
+/// global id or its natural key (number or slug), as in every list filter;
+/// a global id that names no object gives no rows, an unknown natural key
+/// is NOT_FOUND.
 #[derive(Debug, Default, InputObject)]
 pub struct StatsFilter {
-    /// Only runs of this programme (a `Programme` id).
+    /// Only runs of this programme (a `Programme` id or its slug).
     pub programme: Option<ID>,
-    /// Only runs of programmes this provider (a `Provider` id) leads or is
-    /// a partner in.
+    /// Only runs of programmes this provider (a `Provider` id or its slug)
+    /// leads or is a partner in.
     pub provider: Option<ID>,
-    /// Only runs organised for this network (a `Network` id).
+    /// Only runs organised for this network (a `Network` id or its slug).
     pub network: Option<ID>,
-    /// Only this service (a `Service` id): its enrolments, and its staff
-    /// for people counts. A LEADER sees exact figures for its own service.
+    /// Only this service (a `Service` id or its slug): its enrolments, and
+    /// its staff for people counts. A LEADER sees exact figures for its own
+    /// service.
     pub service: Option<ID>,
-    /// Only services covering a municipality of this county (a `County`
-    /// id), counting that county's municipalities only.
+    /// Only services covering a municipality of this county (a `County` id
+    /// or its two-digit number, e.g. "40"), counting that county's
+    /// municipalities only.
     pub county: Option<ID>,
-    /// Only services covering this municipality (a `Municipality` id,
-    /// current; ended municipalities count for their successors).
+    /// Only services covering this municipality (a `Municipality` id or its
+    /// four-digit number, current; ended municipalities count for their
+    /// successors).
     pub municipality: Option<ID>,
     /// Only services of this kind.
     pub service_kind: Option<ServiceKind>,
@@ -111,17 +116,29 @@ pub struct StatsFilter {
 }
 
 impl StatsFilter {
-    fn decode(&self) -> ApiResult<Filter> {
-        let decode = |v: &Option<ID>, ty: &str, field: &str| -> ApiResult<Option<Uuid>> {
-            v.as_ref().map(|v| id::decode_as(v, ty, field)).transpose()
-        };
+    async fn decode(&self, db: &impl ConnectionTrait) -> ApiResult<Filter> {
+        use crate::domain::{geography, service};
+        let (programme, provider, network) =
+            run_refs(db, &self.programme, &self.provider, &self.network).await?;
+        let service = named(&self.service, |s| {
+            service::service_id_by_slug(db, s, "filter.service")
+        })
+        .await?;
+        let county = named(&self.county, |s| {
+            geography::county_id_by_number(db, s, "filter.county")
+        })
+        .await?;
+        let municipality = named(&self.municipality, |s| {
+            geography::municipality_id_by_number(db, s, "filter.municipality")
+        })
+        .await?;
         Ok(Filter {
-            programme: decode(&self.programme, "Programme", "filter.programme")?,
-            provider: decode(&self.provider, "Provider", "filter.provider")?,
-            network: decode(&self.network, "Network", "filter.network")?,
-            service: decode(&self.service, "Service", "filter.service")?,
-            county: decode(&self.county, "County", "filter.county")?,
-            municipality: decode(&self.municipality, "Municipality", "filter.municipality")?,
+            programme,
+            provider,
+            network,
+            service,
+            county,
+            municipality,
             service_kind: self.service_kind,
             year: self
                 .year
@@ -131,6 +148,44 @@ impl StatsFilter {
             status: self.status,
         })
     }
+}
+
+/// The object an optional filter field names (its global id or natural
+/// key), found by `lookup`.
+async fn named<'a, F, Fut>(value: &'a Option<ID>, lookup: F) -> ApiResult<Option<Uuid>>
+where
+    F: FnOnce(&'a str) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Uuid>>,
+{
+    match value {
+        Some(v) => lookup(v.as_str().trim()).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The programme, provider and network a statistics or coverage filter
+/// names.
+pub(super) async fn run_refs(
+    db: &impl ConnectionTrait,
+    programme: &Option<ID>,
+    provider: &Option<ID>,
+    network: &Option<ID>,
+) -> ApiResult<(Option<Uuid>, Option<Uuid>, Option<Uuid>)> {
+    use crate::domain::{network, programme, provider};
+    Ok((
+        named(programme, |s| {
+            programme::programme_id_by_slug(db, s, "filter.programme")
+        })
+        .await?,
+        named(provider, |s| {
+            provider::provider_id_by_slug(db, s, "filter.provider")
+        })
+        .await?,
+        named(network, |s| {
+            network::network_id_by_slug(db, s, "filter.network")
+        })
+        .await?,
+    ))
 }
 
 /// One group of participation statistics: its keys (null for dimensions
@@ -428,7 +483,7 @@ pub async fn participation_stats(
     }
     let plan = Plan {
         dims: dims.clone(),
-        filter: filter.decode()?,
+        filter: filter.decode(db).await?,
         measures,
     };
     let stmt = db
