@@ -495,3 +495,47 @@ async fn filters_take_the_global_id_or_the_natural_key_everywhere() {
     let res = app.query(stats, json!({ "f": { "county": "4" } })).await;
     assert_eq!(res.codes(), ["BAD_USER_INPUT"], "{}", res.body);
 }
+
+/// Reference and demo rows have the same ids on every installation
+/// (UUIDv5 of their natural keys), so ids found in one database work in
+/// another.
+#[tokio::test]
+async fn seeded_ids_are_the_same_on_every_installation() {
+    let query = r#"{ county(number: "40") { id }
+        municipality(number: "4020") { id }
+        provider(slug: "nubu") { id }
+        programme(slug: "tjenestestotteprogrammet") { id runs { nodes { id sessions { id } } } }
+        service(slug: "hamar-barneverntjeneste") { id }
+        funderOffices { nodes { id } } }"#;
+    let one = spawn_app().await.query(query, json!({})).await;
+    // A second installation: a database of its own, seeded on first start.
+    let mut settings = common::test_settings();
+    settings.database_url = common::fresh_database().await;
+    let two = common::spawn_app_with(settings)
+        .await
+        .query(query, json!({}))
+        .await;
+    assert!(one.body.get("errors").is_none(), "{}", one.body);
+    assert_eq!(one.body, two.body, "two fresh installations");
+    // Pinned: these ids are promised to integrators and never change.
+    for (object, id) in [
+        (
+            "county",
+            "Q291bnR5OmNkMTU1NjMxZGJjMTUzMmFiMWQzZTJmNTU4ZjlhYmRm",
+        ),
+        (
+            "municipality",
+            "TXVuaWNpcGFsaXR5OjJkNzcwZjNlZjBjZDU1NTU5NDJlZmQwMWNhOWJmYjY0",
+        ),
+        (
+            "provider",
+            "UHJvdmlkZXI6ZWY0MGQ1Y2FkNDc0NTBmNDhmZDViNDRiOTJlOGVhYzY",
+        ),
+        (
+            "programme",
+            "UHJvZ3JhbW1lOjk2NmI0M2JjNmQ0OTViZmY5Mjc2OGVkMzc1OTc2Nzcw",
+        ),
+    ] {
+        assert_eq!(one.data()[object]["id"], id, "{object}");
+    }
+}

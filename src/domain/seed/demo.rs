@@ -19,6 +19,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::ids::stable;
 use super::synthetic::{self, RunInput, ServiceInput, SessionInput};
 use super::{SeedError, SeedReport, insert_rows};
 use crate::domain::reference::{DataError, ReferenceData, slugify};
@@ -853,7 +854,7 @@ pub(super) async fn insert(
     let mut services = Vec::new();
     let mut coverage = Vec::new();
     for s in &demo.services {
-        let id = Uuid::now_v7();
+        let id = stable("service", &s.slug);
         service_ids.insert(&s.slug, id);
         services.push(service::Model {
             id,
@@ -882,7 +883,7 @@ pub(super) async fn insert(
     let mut networks = Vec::new();
     let mut members = Vec::new();
     for n in &demo.networks {
-        let id = Uuid::now_v7();
+        let id = stable("network", &n.slug);
         network_ids.insert(&n.slug, id);
         networks.push(network::Model {
             id,
@@ -903,9 +904,9 @@ pub(super) async fn insert(
             created_at: now,
             updated_at: now,
         });
-        for m in &n.members {
+        for (i, m) in n.members.iter().enumerate() {
             members.push(network_member::Model {
-                id: Uuid::now_v7(),
+                id: stable("network_member", &format!("{}:{i}", n.slug)),
                 network_id: id,
                 service_id: local(&service_ids, "service", m)?,
                 joined_on: None,
@@ -927,7 +928,7 @@ pub(super) async fn insert(
     let mut kinds = Vec::new();
     let mut milestones = Vec::new();
     for p in &demo.programmes {
-        let id = Uuid::now_v7();
+        let id = stable("programme", &p.slug);
         programme_ids.insert(&p.slug, id);
         programmes.push(programme::Model {
             id,
@@ -955,21 +956,21 @@ pub(super) async fn insert(
         }
         for t in &p.themes {
             themes.push(programme_theme::Model {
-                id: Uuid::now_v7(),
+                id: stable("programme_theme", &format!("{}:{t}", p.slug)),
                 programme_id: id,
                 theme: t.clone(),
             });
         }
         for k in &p.service_kinds {
             kinds.push(programme_service_kind::Model {
-                id: Uuid::now_v7(),
+                id: stable("programme_service_kind", &format!("{}:{k:?}", p.slug)),
                 programme_id: id,
                 kind: *k,
             });
         }
         for (position, m) in (1..).zip(&p.milestones) {
             milestones.push(milestone::Model {
-                id: Uuid::now_v7(),
+                id: stable("milestone", &format!("{}:{position}", p.slug)),
                 programme_id: id,
                 position,
                 year_from: m.year_from,
@@ -1000,7 +1001,7 @@ pub(super) async fn insert(
     let services_by_slug: HashMap<&str, &ServiceDef> =
         demo.services.iter().map(|s| (s.slug.as_str(), s)).collect();
     for r in &demo.runs {
-        let id = Uuid::now_v7();
+        let id = stable("programme_run", &r.key);
         run_ids.insert(&r.key, id);
         let data_err = |m: String| SeedError::Data(format!("{FILE}: run {}: {m}", r.key));
         runs.push(programme_run::Model {
@@ -1027,7 +1028,7 @@ pub(super) async fn insert(
         for e in &r.enrolments {
             let service_id = local(&service_ids, "service", &e.service)?;
             enrolments.push(enrolment::Model {
-                id: Uuid::now_v7(),
+                id: stable("enrolment", &format!("{}:{}", r.key, e.service)),
                 run_id: id,
                 service_id,
                 status: EnrolmentStatus::Enrolled,
@@ -1050,7 +1051,7 @@ pub(super) async fn insert(
         }
         let mut synthetic_sessions = Vec::new();
         for (position, s) in (1..).zip(&r.sessions) {
-            let session_id = Uuid::now_v7();
+            let session_id = stable("session", &format!("{}:{position}", r.key));
             sessions.push(session::Model {
                 id: session_id,
                 run_id: id,
@@ -1096,9 +1097,9 @@ pub(super) async fn insert(
 
     // --- Grants.
     let mut grants = Vec::new();
-    for g in &demo.grants {
+    for (i, g) in demo.grants.iter().enumerate() {
         grants.push(funding_grant::Model {
-            id: Uuid::now_v7(),
+            id: stable("funding_grant", &format!("{}:{}:{i}", g.office, g.year)),
             funder_office_id: ids.office(&g.office)?,
             recipient_service_id: g
                 .recipient_service

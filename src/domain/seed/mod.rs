@@ -17,6 +17,7 @@
 //! `created_at` = `updated_at` = the time of seeding.
 
 mod demo;
+pub mod ids;
 pub mod national;
 mod reference;
 pub mod synthetic;

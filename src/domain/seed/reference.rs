@@ -10,6 +10,8 @@ use entity::{
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
+use super::ids::stable;
+
 use super::{SeedError, SeedReport, insert_rows};
 use crate::domain::reference::ReferenceData;
 
@@ -28,7 +30,7 @@ pub(super) async fn insert(
         .iter()
         .map(|c| c.number.as_str())
         .chain(data.historic_counties.iter().map(|c| c.number.as_str()))
-        .map(|n| (n, Uuid::now_v7()))
+        .map(|n| (n, stable("county", n)))
         .collect();
     let county_id = |number: &str| -> Result<Uuid, SeedError> {
         county_ids
@@ -97,7 +99,7 @@ pub(super) async fn insert(
                 .iter()
                 .map(|m| m.number.as_str()),
         )
-        .map(|n| (n, Uuid::now_v7()))
+        .map(|n| (n, stable("municipality", n)))
         .collect();
     let municipality_id = |number: &str| -> Result<Uuid, SeedError> {
         municipality_ids
@@ -158,7 +160,7 @@ pub(super) async fn insert(
     let mut offices = Vec::new();
     let mut office_counties = Vec::new();
     for o in &data.funder_offices {
-        let id = Uuid::now_v7();
+        let id = stable("funder_office", &o.org_number);
         offices.push(funder_office::Model {
             id,
             org_number: o.org_number.clone(),
@@ -184,7 +186,7 @@ pub(super) async fn insert(
     let mut providers = Vec::new();
     let mut regions = Vec::new();
     for p in &data.providers {
-        let id = Uuid::now_v7();
+        let id = stable("provider", &p.slug);
         providers.push(provider::Model {
             id,
             slug: p.slug.clone(),
