@@ -1130,3 +1130,260 @@ async fn sessions_change_what_participants_must_attend() {
     }
     changed_by(&required(&app, run.id).await, 0, 0);
 }
+
+const SESSION_PAGE: &str = "query($run: ID!, $dir: OrderDirection!, $after: String, \
+    $before: String, $first: Int, $last: Int) { sessions(filter: { run: $run }, \
+    orderBy: { field: DATE, direction: $dir }, after: $after, before: $before, first: $first, \
+    last: $last) { totalCount pageInfo { hasPreviousPage hasNextPage startCursor endCursor } \
+    nodes { title } } }";
+
+/// One page of the sessions of `run`, newest first: titles, hasPreviousPage,
+/// hasNextPage, startCursor, endCursor and totalCount.
+async fn session_page(app: &TestApp, run: &Value, args: Value) -> (Vec<String>, bool, bool, Value) {
+    let mut vars = json!({ "run": run["id"], "dir": "DESC" });
+    if let (Some(vars), Some(args)) = (vars.as_object_mut(), args.as_object()) {
+        vars.extend(args.clone());
+    }
+    let res = app.query(SESSION_PAGE, vars).await;
+    let conn = res.data()["sessions"].clone();
+    let titles = conn["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_owned())
+        .collect();
+    let info = &conn["pageInfo"];
+    (
+        titles,
+        info["hasPreviousPage"].as_bool().unwrap(),
+        info["hasNextPage"].as_bool().unwrap(),
+        json!({ "start": info["startCursor"], "end": info["endCursor"], "total": conn["totalCount"] }),
+    )
+}
+
+/// Keyset cursors: a client paging through a list while others insert and
+/// delete rows neither skips nor repeats a row, also when the cursor's own
+/// row is deleted, forwards and backwards, in a descending order whose
+/// column may be empty.
+#[tokio::test]
+async fn cursors_hold_their_place_while_sessions_come_and_go() {
+    let app = spawn_app().await;
+    let v = viewers(&app).await;
+    let run = new_run(&app, &v.nubu, NUBU_PROGRAMME, json!({})).await;
+    let mut sessions = HashMap::new();
+    for (title, date) in [
+        ("d02", json!("2027-03-02")),
+        ("d04", json!("2027-03-04")),
+        ("d06", json!("2027-03-06")),
+        ("d08", json!("2027-03-08")),
+        ("u1", Value::Null),
+        ("u2", Value::Null),
+    ] {
+        let s = new_session(&app, &v.nubu, &run, json!({ "title": title, "date": date })).await;
+        sessions.insert(title, s);
+    }
+
+    let (page1, prev, next, c1) = session_page(&app, &run, json!({ "first": 2 })).await;
+    assert_eq!(
+        (page1, prev, next),
+        (vec!["d08".into(), "d06".into()], false, true)
+    );
+    assert_eq!(c1["total"], 6);
+
+    // Meanwhile: a session before the cursor, one after it, and the
+    // cursor's own row is deleted.
+    for (title, date) in [("d09", "2027-03-09"), ("d05", "2027-03-05")] {
+        let s = new_session(&app, &v.nubu, &run, json!({ "title": title, "date": date })).await;
+        sessions.insert(title, s);
+    }
+    let d06 = &sessions["d06"];
+    let res = call(
+        &app,
+        Some(&v.nubu),
+        DELETE_SESSION,
+        json!({ "id": d06["id"], "version": d06["version"] }),
+    )
+    .await;
+    res.data();
+
+    let (page2, prev, next, c2) =
+        session_page(&app, &run, json!({ "first": 2, "after": c1["end"] })).await;
+    assert_eq!(
+        (page2, prev, next),
+        (vec!["d05".into(), "d04".into()], true, true)
+    );
+    assert_eq!(c2["total"], 7);
+    let (page3, _, next, c3) =
+        session_page(&app, &run, json!({ "first": 2, "after": c2["end"] })).await;
+    assert_eq!((page3, next), (vec!["d02".into(), "u1".into()], true));
+    let (page4, _, next, c4) =
+        session_page(&app, &run, json!({ "first": 2, "after": c3["end"] })).await;
+    assert_eq!((page4, next), (vec!["u2".into()], false));
+
+    // Backwards from the end, and from a cursor.
+    let (last, prev, next, _) = session_page(&app, &run, json!({ "last": 3 })).await;
+    assert_eq!(
+        (last, prev, next),
+        (vec!["d02".into(), "u1".into(), "u2".into()], true, false)
+    );
+    let (before, prev, next, _) =
+        session_page(&app, &run, json!({ "last": 2, "before": c4["start"] })).await;
+    assert_eq!(
+        (before, prev, next),
+        (vec!["d02".into(), "u1".into()], true, true)
+    );
+    let (before, prev, next, _) =
+        session_page(&app, &run, json!({ "last": 5, "before": c2["start"] })).await;
+    assert_eq!(
+        (before, prev, next),
+        (vec!["d09".into(), "d08".into()], false, true)
+    );
+    // Between two cursors.
+    let (between, prev, next, _) = session_page(
+        &app,
+        &run,
+        json!({ "first": 10, "after": c1["start"], "before": c3["end"] }),
+    )
+    .await;
+    assert_eq!(
+        (between, prev, next),
+        (vec!["d05".into(), "d04".into(), "d02".into()], true, true)
+    );
+}
+
+/// A cursor is only good for the list and order it came from; a forged
+/// one is BAD_USER_INPUT naming the argument, never an internal error.
+#[tokio::test]
+async fn cursors_of_other_lists_orders_or_forged_are_refused() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let app = spawn_app().await;
+    let v = viewers(&app).await;
+    let run = new_run(&app, &v.nubu, NUBU_PROGRAMME, json!({})).await;
+    for date in ["2027-04-01", "2027-04-02"] {
+        new_session(&app, &v.nubu, &run, json!({ "date": date })).await;
+    }
+    let (_, _, _, c) = session_page(&app, &run, json!({ "first": 1 })).await;
+    let cursor = c["end"].as_str().unwrap().to_owned();
+    let decoded: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&cursor).unwrap()).unwrap();
+    let forge = |f: &dyn Fn(&mut Value)| {
+        let mut v = decoded.clone();
+        f(&mut v);
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let county_cursor = app
+        .data("{ counties(first: 1) { pageInfo { endCursor } } }")
+        .await["counties"]["pageInfo"]["endCursor"]
+        .clone();
+    let forged = [
+        forge(&|v| v["k"][0] = json!("not a date")),
+        forge(&|v| v["k"][0] = json!(20270401)),
+        forge(&|v| v["k"][2] = json!(99_999_999_999_i64)),
+        forge(&|v| v["k"][3] = json!("\u{0}")),
+        forge(&|v| v["k"] = json!([])),
+        forge(&|v| v["o"] = json!("id:asc")),
+        forge(&|v| v["x"] = json!(1)),
+        county_cursor.as_str().unwrap().to_owned(),
+        "\u{0}".into(),
+        URL_SAFE_NO_PAD.encode([0xff, 0xfe, 0x00]),
+    ];
+    for bad in forged {
+        for arg in ["after", "before"] {
+            let res = app
+                .query(
+                    SESSION_PAGE,
+                    json!({ "run": run["id"], "dir": "DESC", arg: bad, "first": 1 }),
+                )
+                .await;
+            // A NUL byte is refused before the resolver, naming the variable.
+            let (code, field) = refusal(&res);
+            assert_eq!(code, "BAD_USER_INPUT", "{}", res.body);
+            assert!(field == arg || field == format!("${arg}"), "{}", res.body);
+        }
+    }
+    // The same list in the other direction is another order.
+    let res = app
+        .query(
+            SESSION_PAGE,
+            json!({ "run": run["id"], "dir": "ASC", "after": cursor, "first": 1 }),
+        )
+        .await;
+    assert_bad(&res, "after");
+    assert!(
+        res.first_error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("another order"),
+        "{}",
+        res.body
+    );
+    // The untouched cursor still works.
+    let (page, _, _, _) = session_page(&app, &run, json!({ "first": 1, "after": cursor })).await;
+    assert_eq!(page.len(), 1);
+}
+
+/// Nested connections (a programme's runs) page by keys too: a run added
+/// before the cursor while paging does not repeat the cursor's page.
+#[tokio::test]
+async fn nested_cursors_hold_their_place_while_runs_are_added() {
+    let app = spawn_app().await;
+    let v = viewers(&app).await;
+    let slug = format!("keyset-{}", &Uuid::now_v7().simple().to_string()[20..]);
+    let res = call(
+        &app,
+        Some(&v.admin),
+        "mutation($input: CreateProgrammeInput!) { createProgramme(input: $input) { programme { id } } }",
+        json!({ "slug": slug, "name": "Keyset paging" }),
+    )
+    .await;
+    let programme = res.data()["createProgramme"]["programme"]["id"].clone();
+    let create = |title: &'static str, year: Option<i32>| {
+        let app = &app;
+        let admin = v.admin.clone();
+        let programme = programme.clone();
+        async move {
+            let res = call(
+                app,
+                Some(&admin),
+                &create_run_q(),
+                json!({ "programme": programme, "title": title, "year": year }),
+            )
+            .await;
+            res.data();
+        }
+    };
+    for (title, year) in [
+        ("r2024", Some(2024)),
+        ("r2026", Some(2026)),
+        ("rnone", None),
+    ] {
+        create(title, year).await;
+    }
+    let q = "query($slug: String!, $after: String) { programme(slug: $slug) { runs(first: 1, after: $after) { \
+        totalCount pageInfo { hasNextPage endCursor } nodes { title } } } }";
+    let page = |after: Value| {
+        let app = &app;
+        let slug = slug.clone();
+        async move {
+            let res = app.query(q, json!({ "slug": slug, "after": after })).await;
+            res.data()["programme"]["runs"].clone()
+        }
+    };
+    let p1 = page(Value::Null).await;
+    assert_eq!(p1["nodes"][0]["title"], "r2024");
+    create("r2020", Some(2020)).await;
+    create("r2025", Some(2025)).await;
+    let mut seen = vec![p1["nodes"][0]["title"].as_str().unwrap().to_owned()];
+    let mut after = p1["pageInfo"]["endCursor"].clone();
+    loop {
+        let p = page(after).await;
+        seen.push(p["nodes"][0]["title"].as_str().unwrap().to_owned());
+        if p["pageInfo"]["hasNextPage"] == false {
+            assert_eq!(p["totalCount"], 5);
+            break;
+        }
+        after = p["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, ["r2024", "r2025", "r2026", "rnone"]);
+}

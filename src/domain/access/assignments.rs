@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{audit_log, role_assignment};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -20,7 +19,7 @@ use crate::domain::people::Person;
 use crate::domain::provider::Provider;
 use crate::domain::service::Service;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
+use crate::graphql::pagination::{Conn, PageArgs, desc, page_cost, paginate};
 use crate::graphql::{ContextExt, id};
 
 /// Longest subject accepted.
@@ -185,10 +184,10 @@ impl AssignmentQuery {
         if let Some(role) = filter.role {
             select = select.filter(role_assignment::Column::Role.eq(role));
         }
-        let select = select.order_by_desc(role_assignment::Column::Id);
         paginate(
             ctx.db()?,
             select,
+            &[desc(role_assignment::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -222,12 +221,10 @@ impl AssignmentQuery {
         if let Some(subject) = filter.subject {
             select = select.filter(audit_log::Column::Subject.eq(subject));
         }
-        let select = select
-            .order_by_desc(audit_log::Column::At)
-            .order_by_desc(audit_log::Column::Id);
         paginate(
             ctx.db()?,
             select,
+            &[desc(audit_log::Column::At), desc(audit_log::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::GrantStatus;
 use entity::{funder_office, funder_office_county, funding_grant};
 use sea_orm::sea_query::{ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::{Viewer, policy};
 use crate::domain::geography::{County, Municipality, county_id_by_number};
@@ -22,7 +22,7 @@ use crate::domain::run::ProgrammeRun;
 use crate::domain::service::Service;
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate};
 use crate::graphql::{ContextExt, id};
 
 mod sql;
@@ -421,12 +421,10 @@ impl FundingQuery {
             FunderOfficeOrderField::Name => funder_office::Column::Name,
             FunderOfficeOrderField::OrgNumber => funder_office::Column::OrgNumber,
         };
-        let select = select
-            .order_by(col, dir.into())
-            .order_by_asc(funder_office::Column::Id);
         paginate(
             db,
             select,
+            &[by(col, dir), asc(funder_office::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -474,12 +472,10 @@ impl FundingQuery {
             GrantOrderField::AmountApplied => funding_grant::Column::AmountApplied,
             GrantOrderField::AmountGranted => funding_grant::Column::AmountGranted,
         };
-        let select = select
-            .order_by(col, dir.into())
-            .order_by_asc(funding_grant::Column::Id);
         paginate(
             db,
             select,
+            &[by(col, dir), asc(funding_grant::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

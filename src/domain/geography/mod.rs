@@ -7,7 +7,7 @@ use entity::{
     county, funder_office_county, municipality, municipality_successor, provider_region,
     service_municipality,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::funding::FunderOffice;
 use crate::domain::network::Network;
@@ -16,7 +16,7 @@ use crate::domain::run::ProgrammeRun;
 use crate::domain::service::Service;
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 /// A county (fylke). The 15 counties in force since 1 January 2024 are
@@ -112,6 +112,8 @@ impl County {
             .collect();
         paginate_vec(
             items,
+            "number,id",
+            |m: &Municipality| vec![m.0.number.as_str().into(), m.0.id.into()],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -461,12 +463,10 @@ impl GeographyQuery {
             CountyOrderField::Name => county::Column::Name,
             CountyOrderField::Population => county::Column::Population,
         };
-        let select = select
-            .order_by(col, dir.into())
-            .order_by_asc(county::Column::Id);
         paginate(
             db,
             select,
+            &[by(col, dir), asc(county::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -536,12 +536,10 @@ impl GeographyQuery {
             MunicipalityOrderField::Name => municipality::Column::Name,
             MunicipalityOrderField::Population => municipality::Column::Population,
         };
-        let select = select
-            .order_by(col, dir.into())
-            .order_by_asc(municipality::Column::Id);
         paginate(
             db,
             select,
+            &[by(col, dir), asc(municipality::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

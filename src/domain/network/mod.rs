@@ -9,16 +9,16 @@ use chrono::NaiveDate;
 use entity::enums::{NetworkKind, NetworkScope};
 use entity::{network, network_member};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::geography::{
     County, Municipality, county_id_by_number, municipality_id_by_number,
 };
-use crate::domain::run::{ProgrammeRun, run_order};
+use crate::domain::run::{ProgrammeRun, RUN_ORDER, run_key};
 use crate::domain::service::{Area, Service, service_id_by_slug};
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 /// A network of services that develop competence together: a learning
@@ -152,16 +152,17 @@ impl Network {
         first: Option<i32>,
         last: Option<i32>,
     ) -> ApiResult<Conn<ProgrammeRun>> {
-        let mut rows = ctx
+        let rows = ctx
             .loaders()?
             .runs_by_network
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        rows.sort_by(run_order);
         let items = rows.into_iter().map(ProgrammeRun).collect();
         paginate_vec(
             items,
+            RUN_ORDER,
+            run_key,
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -447,12 +448,10 @@ impl NetworkQuery {
             .map_or((NetworkOrderField::Name, OrderDirection::Asc), |o| {
                 (o.field, o.direction)
             });
-        let select = select
-            .order_by(network::Column::Name, dir.into())
-            .order_by_asc(network::Column::Id);
         paginate(
             db,
             select,
+            &[by(network::Column::Name, dir), asc(network::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

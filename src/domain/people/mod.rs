@@ -16,14 +16,14 @@ use chrono::{DateTime, Utc};
 use entity::enums::{ParticipationRole, ParticipationStatus};
 use entity::{attendance, participation, person};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::auth::{policy, viewer};
 use crate::domain::run::{ProgrammeRun, Session};
 use crate::domain::service::{Service, service_id_by_slug};
 use crate::domain::text_search;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
+use crate::graphql::pagination::{Conn, PageArgs, asc, page_cost, paginate};
 use crate::graphql::{ContextExt, id};
 
 /// A staff member of a service.
@@ -308,12 +308,10 @@ impl PeopleQuery {
                 ),
             );
         }
-        let select = select
-            .order_by_asc(person::Column::Name)
-            .order_by_asc(person::Column::Id);
         paginate(
             db,
             select,
+            &[asc(person::Column::Name), asc(person::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

@@ -11,7 +11,7 @@ use entity::{programme, programme_provider, provider};
 use sea_orm::ConnectionTrait;
 
 use crate::domain::provider::Provider;
-use crate::domain::run::{ProgrammeRun, run_order};
+use crate::domain::run::{ProgrammeRun, RUN_ORDER, run_key};
 use crate::error::ApiResult;
 use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate_vec};
 use crate::graphql::{ContextExt, id};
@@ -155,17 +155,18 @@ impl Programme {
         last: Option<i32>,
     ) -> ApiResult<Conn<ProgrammeRun>> {
         let rows = ctx.loaders()?.runs_by_programme.load_one(self.0.id).await?;
-        let mut runs: Vec<_> = rows
+        let runs: Vec<_> = rows
             .unwrap_or_default()
             .into_iter()
             .filter(|r| {
                 status.is_none_or(|s| r.status == s) && year.is_none_or(|y| r.year == Some(y))
             })
             .collect();
-        runs.sort_by(run_order);
         let items = runs.into_iter().map(ProgrammeRun).collect();
         paginate_vec(
             items,
+            RUN_ORDER,
+            run_key,
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

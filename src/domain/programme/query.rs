@@ -19,7 +19,7 @@ use crate::domain::service::check_slug;
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::ContextExt;
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate};
 
 /// Longest theme accepted by the theme filter (the column's length).
 const MAX_THEME_LEN: usize = 80;
@@ -155,12 +155,10 @@ impl ProgrammeQuery {
         let col = match field {
             ProgrammeOrderField::Name => programme::Column::Name,
         };
-        let select = select
-            .order_by(col, dir.into())
-            .order_by_asc(programme::Column::Id);
         paginate(
             db,
             select,
+            &[by(col, dir), asc(programme::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -233,16 +231,18 @@ impl ProgrammeQuery {
         let (field, dir) = order_by.map_or((MilestoneOrderField::Year, OrderDirection::Asc), |o| {
             (o.field, o.direction)
         });
-        let select = match field {
-            MilestoneOrderField::Year => select
-                .order_by(milestone::Column::YearFrom, dir.into())
-                .order_by_asc(milestone::Column::ProgrammeId)
-                .order_by(milestone::Column::Position, dir.into()),
+        let keys = match field {
+            MilestoneOrderField::Year => [
+                by(milestone::Column::YearFrom, dir),
+                asc(milestone::Column::ProgrammeId),
+                by(milestone::Column::Position, dir),
+                asc(milestone::Column::Id),
+            ],
         };
-        let select = select.order_by_asc(milestone::Column::Id);
         paginate(
             db,
             select,
+            &keys,
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

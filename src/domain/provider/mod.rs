@@ -5,16 +5,16 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::enums::{ProviderKind, ProviderRole, RunStatus};
 use entity::{programme_provider, provider, provider_region};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::geography::{County, county_id_by_number};
 use crate::domain::programme::{ProgrammeProvider, sort_links};
 use crate::domain::reference::{normalize_org_number, validate_org_number};
-use crate::domain::run::{ProgrammeRun, run_order};
+use crate::domain::run::{ProgrammeRun, RUN_ORDER, run_key};
 use crate::domain::service::check_slug;
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 pub mod write;
@@ -192,17 +192,18 @@ impl Provider {
             .filter(|l| role.is_none_or(|r| l.role == r))
             .map(|l| l.programme_id);
         let by_programme = loaders.runs_by_programme.load_many(programme_ids).await?;
-        let mut runs: Vec<_> = by_programme
+        let runs: Vec<_> = by_programme
             .into_values()
             .flatten()
             .filter(|r| {
                 status.is_none_or(|s| r.status == s) && year.is_none_or(|y| r.year == Some(y))
             })
             .collect();
-        runs.sort_by(run_order);
         let items = runs.into_iter().map(ProgrammeRun).collect();
         paginate_vec(
             items,
+            RUN_ORDER,
+            run_key,
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -311,12 +312,10 @@ impl ProviderQuery {
             ProviderOrderField::Name => provider::Column::Name,
             ProviderOrderField::ShortName => provider::Column::ShortName,
         };
-        let select = select
-            .order_by(col, dir.into())
-            .order_by_asc(provider::Column::Id);
         paginate(
             db,
             select,
+            &[by(col, dir), asc(provider::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

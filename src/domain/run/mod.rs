@@ -16,7 +16,7 @@ use crate::domain::people::Participation;
 use crate::domain::programme::Programme;
 use crate::domain::service::Service;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate_vec};
+use crate::graphql::pagination::{Conn, KeyPart, PageArgs, page_cost, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 pub use attendance::{AttendanceCounts, AttendanceSummary, AttendanceTally};
@@ -123,6 +123,8 @@ impl ProgrammeRun {
             .collect();
         paginate_vec(
             items,
+            "id",
+            |p: &Participation| vec![p.0.id.into()],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -178,6 +180,20 @@ impl ProgrammeRun {
 
 /// The order of runs in nested lists: by year, then start date (unknown
 /// ones last), then title. The same as the default order of `runs`.
+/// The name of the order of [`run_key`] in cursors.
+pub const RUN_ORDER: &str = "year,startsOn,title,id";
+
+/// The key of a run in nested lists, in the order of [`run_order`].
+pub fn run_key(run: &ProgrammeRun) -> Vec<KeyPart> {
+    let r = &run.0;
+    vec![
+        r.year.into(),
+        r.starts_on.into(),
+        r.title.as_str().into(),
+        r.id.into(),
+    ]
+}
+
 pub fn run_order(a: &programme_run::Model, b: &programme_run::Model) -> Ordering {
     nulls_last(&a.year, &b.year)
         .then_with(|| nulls_last(&a.starts_on, &b.starts_on))

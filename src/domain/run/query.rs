@@ -4,8 +4,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::NaiveDate;
 use entity::enums::{Audience, EnrolmentStatus, RunStatus, SessionKind};
 use entity::{enrolment, network, programme_provider, programme_run, session};
-use sea_orm::sea_query::{NullOrdering, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::{ProgrammeRun, Session};
 use crate::domain::geography::{county_id_by_number, municipality_id_by_number};
@@ -15,7 +15,7 @@ use crate::domain::provider::provider_id_by_slug;
 use crate::domain::service::{Area, service_id_by_slug};
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate};
 use crate::graphql::{ContextExt, id};
 
 /// Which runs to list.
@@ -179,22 +179,21 @@ impl RunQuery {
         let (field, dir) = order_by.map_or((RunOrderField::Year, OrderDirection::Asc), |o| {
             (o.field, o.direction)
         });
-        let dir: Order = dir.into();
         use programme_run::Column as C;
-        let select = match field {
-            RunOrderField::Year => select
-                .order_by_with_nulls(C::Year, dir.clone(), NullOrdering::Last)
-                .order_by_with_nulls(C::StartsOn, dir, NullOrdering::Last)
-                .order_by_asc(C::Title),
-            RunOrderField::StartsOn => select
-                .order_by_with_nulls(C::StartsOn, dir, NullOrdering::Last)
-                .order_by_asc(C::Title),
-            RunOrderField::Title => select.order_by(C::Title, dir),
+        let keys = match field {
+            RunOrderField::Year => vec![
+                by(C::Year, dir),
+                by(C::StartsOn, dir),
+                asc(C::Title),
+                asc(C::Id),
+            ],
+            RunOrderField::StartsOn => vec![by(C::StartsOn, dir), asc(C::Title), asc(C::Id)],
+            RunOrderField::Title => vec![by(C::Title, dir), asc(C::Id)],
         };
-        let select = select.order_by_asc(C::Id);
         paginate(
             db,
             select,
+            &keys,
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -250,19 +249,20 @@ impl RunQuery {
         let (field, dir) = order_by.map_or((SessionOrderField::Date, OrderDirection::Asc), |o| {
             (o.field, o.direction)
         });
-        let dir: Order = dir.into();
         use session::Column as C;
-        let select = match field {
-            SessionOrderField::Date => select
-                .order_by_with_nulls(C::Date, dir.clone(), NullOrdering::Last)
-                .order_by_with_nulls(C::StartsAt, dir, NullOrdering::Last)
-                .order_by_asc(C::Position),
-            SessionOrderField::Position => select.order_by_asc(C::RunId).order_by(C::Position, dir),
+        let keys = match field {
+            SessionOrderField::Date => vec![
+                by(C::Date, dir),
+                by(C::StartsAt, dir),
+                asc(C::Position),
+                asc(C::Id),
+            ],
+            SessionOrderField::Position => vec![asc(C::RunId), by(C::Position, dir), asc(C::Id)],
         };
-        let select = select.order_by_asc(C::Id);
         paginate(
             db,
             select,
+            &keys,
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )

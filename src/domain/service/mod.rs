@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entity::enums::{EnrolmentStatus, ServiceKind};
 use entity::{network_member, service, service_municipality};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::geography::{Municipality, county_id_by_number, municipality_id_by_number};
 use crate::domain::network::{
@@ -16,7 +16,7 @@ use crate::domain::people::Person;
 use crate::domain::run::{Enrolment, ProgrammeRun, run_order};
 use crate::domain::{OrderDirection, text_search};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::pagination::{Conn, PageArgs, page_cost, paginate, paginate_vec};
+use crate::graphql::pagination::{Conn, PageArgs, asc, by, page_cost, paginate, paginate_vec};
 use crate::graphql::{ContextExt, id};
 
 pub use area::Area;
@@ -144,6 +144,8 @@ impl Service {
         let items = rows.unwrap_or_default().into_iter().map(Person).collect();
         paginate_vec(
             items,
+            "name,id",
+            |p: &Person| vec![p.0.name.as_str().into(), p.0.id.into()],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
@@ -308,12 +310,10 @@ impl ServiceQuery {
             .map_or((ServiceOrderField::Name, OrderDirection::Asc), |o| {
                 (o.field, o.direction)
             });
-        let select = select
-            .order_by(service::Column::Name, dir.into())
-            .order_by_asc(service::Column::Id);
         paginate(
             db,
             select,
+            &[by(service::Column::Name, dir), asc(service::Column::Id)],
             &PageArgs::new(after, before, first, last),
             ctx.limits()?,
         )
