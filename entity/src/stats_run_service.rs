@@ -34,6 +34,9 @@ pub struct Model {
     pub present_key: i64,
     /// Sum of the record keys behind `attendees` (one per person).
     pub attendees_key: i64,
+    /// Participations and attendance records of synthetic persons (test
+    /// data) among the facts counted here.
+    pub synthetic: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,6 +37,9 @@ pub struct Model {
     pub recorded_key: i64,
     /// Sum of the record keys behind `present` (one per record).
     pub present_key: i64,
+    /// Attendance records of synthetic persons (test data) among the facts
+    /// counted here.
+    pub synthetic: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261204_000001_record_keys;
 mod m20261205_000001_uniqueness;
 mod m20261205_000002_idempotency;
 mod m20261205_000003_provider_contact;
+mod m20261206_000002_synthetic_tally;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_uniqueness::Migration),
             Box::new(m20261205_000002_idempotency::Migration),
             Box::new(m20261205_000003_provider_contact::Migration),
+            Box::new(m20261206_000002_synthetic_tally::Migration),
         ]
     }
 }

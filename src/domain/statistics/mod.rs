@@ -227,6 +227,7 @@ pub struct ParticipationStatsRow {
     attendance_rate: Option<f64>,
     completions: Option<i64>,
     suppressed: bool,
+    includes_synthetic_data: bool,
 }
 
 /// One group of participation statistics: its keys (null for dimensions
@@ -376,6 +377,14 @@ impl ParticipationStatsRow {
     async fn suppressed(&self) -> bool {
         self.suppressed
     }
+    /// Whether the people figures of the row include synthetic persons:
+    /// generated test data (the demo's participants and the load-test
+    /// data), not real people. Such figures describe no real participation
+    /// and must not be reported as if they did. Always false in a register
+    /// that holds only real data.
+    async fn includes_synthetic_data(&self) -> bool {
+        self.includes_synthetic_data
+    }
 }
 
 /// One row as read from the database, before protection.
@@ -391,6 +400,7 @@ struct Raw {
     completions: Figure,
     recorded: Figure,
     present: Figure,
+    synthetic: i64,
 }
 
 /// A group key value.
@@ -461,6 +471,7 @@ fn read_row(row: &QueryResult, dims: &[Dim]) -> Result<Raw, sea_orm::DbErr> {
         completions: figure("completions")?,
         recorded: figure("recorded")?,
         present: figure("present")?,
+        synthetic: n("synthetic")?,
     })
 }
 
@@ -543,6 +554,7 @@ pub async fn participation_stats(
                     || present.is_suppressed()
                     || completions.is_suppressed()
                     || (recorded.is_suppressed() && r.recorded.total > 0),
+                includes_synthetic_data: r.synthetic > 0,
             };
             for (d, k) in dims.iter().zip(r.keys) {
                 match (d, k) {
@@ -613,6 +625,7 @@ impl StatisticsQuery {
                 "attendanceRate",
                 "completions",
                 "suppressed",
+                "includesSyntheticData",
             ]),
             people: any(&["people"]),
         };

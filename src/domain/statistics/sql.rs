@@ -168,7 +168,7 @@ pub struct Plan {
 }
 
 /// The measure columns of the result, in order.
-pub const MEASURES: [&str; 20] = [
+pub const MEASURES: [&str; 21] = [
     "runs",
     "sessions",
     "services",
@@ -189,6 +189,7 @@ pub const MEASURES: [&str; 20] = [
     "recorded_key",
     "present_key",
     "people_key",
+    "synthetic",
 ];
 
 /// The counts of the people tallies, with their result columns: the
@@ -810,6 +811,7 @@ impl Plan {
                 given.push((own_total, sum(col("k", count).mul(own.clone()))));
                 given.push((key, sum(col("k", key))));
             }
+            given.push(("synthetic", sum(col("k", "synthetic"))));
         }
         Self::measures(&mut q, given);
         self.group_keys(&mut q);

@@ -24,36 +24,41 @@ const INSERTS: [&str; 3] = [
     "INSERT INTO stats_run_kind (run_id, kind, sessions) \
      SELECT run_id, kind, COUNT(*) FROM session WHERE {run:run_id} GROUP BY run_id, kind",
     "INSERT INTO stats_run_service (run_id, service_id, participants, completions, recorded, present, attendees, \
-       participants_key, completions_key, recorded_key, present_key, attendees_key) \
+       participants_key, completions_key, recorded_key, present_key, attendees_key, synthetic) \
      SELECT f.run_id, f.service_id, SUM(f.participants), SUM(f.completions), SUM(f.recorded), SUM(f.present), SUM(f.attendees), \
-            SUM(f.participants_key), SUM(f.completions_key), SUM(f.recorded_key), SUM(f.present_key), SUM(f.attendees_key) FROM ( \
+            SUM(f.participants_key), SUM(f.completions_key), SUM(f.recorded_key), SUM(f.present_key), SUM(f.attendees_key), \
+            SUM(f.synthetic) FROM ( \
        SELECT pa.run_id AS run_id, pe.service_id AS service_id, COUNT(*) AS participants, \
               SUM(CASE WHEN pa.completed THEN 1 ELSE 0 END) AS completions, 0 AS recorded, 0 AS present, 0 AS attendees, \
               SUM(pe.record_key) AS participants_key, SUM(CASE WHEN pa.completed THEN pe.record_key ELSE 0 END) AS completions_key, \
-              0 AS recorded_key, 0 AS present_key, 0 AS attendees_key \
+              0 AS recorded_key, 0 AS present_key, 0 AS attendees_key, \
+              SUM(CASE WHEN pe.synthetic THEN 1 ELSE 0 END) AS synthetic \
        FROM participation pa JOIN person pe ON pe.id = pa.person_id WHERE {run:pa.run_id} \
        GROUP BY pa.run_id, pe.service_id \
        UNION ALL \
        SELECT x.run_id, x.service_id, 0, 0, SUM(x.records), SUM(x.presents), SUM(x.attended), \
-              0, 0, SUM(x.records * x.k), SUM(x.presents * x.k), SUM(x.attended * x.k) \
+              0, 0, SUM(x.records * x.k), SUM(x.presents * x.k), SUM(x.attended * x.k), SUM(x.records * x.syn) \
        FROM ( \
          SELECT ss.run_id AS run_id, pe.service_id AS service_id, at.person_id AS person_id, pe.record_key AS k, \
                 COUNT(*) AS records, SUM(CASE WHEN at.present THEN 1 ELSE 0 END) AS presents, \
-                MAX(CASE WHEN at.present THEN 1 ELSE 0 END) AS attended \
+                MAX(CASE WHEN at.present THEN 1 ELSE 0 END) AS attended, \
+                MAX(CASE WHEN pe.synthetic THEN 1 ELSE 0 END) AS syn \
          FROM attendance at JOIN session ss ON ss.id = at.session_id JOIN person pe ON pe.id = at.person_id \
          WHERE {run:ss.run_id} \
          GROUP BY ss.run_id, pe.service_id, at.person_id, pe.record_key \
        ) x GROUP BY x.run_id, x.service_id \
      ) f GROUP BY f.run_id, f.service_id",
     "INSERT INTO stats_run_service_kind (run_id, service_id, kind, participants, completions, recorded, present, \
-       participants_key, completions_key, recorded_key, present_key) \
+       participants_key, completions_key, recorded_key, present_key, synthetic) \
      SELECT x.run_id, x.service_id, x.kind, SUM(x.participating), SUM(x.completed), SUM(x.records), SUM(x.presents), \
-            SUM(x.participating * x.k), SUM(x.completed * x.k), SUM(x.records * x.k), SUM(x.presents * x.k) \
+            SUM(x.participating * x.k), SUM(x.completed * x.k), SUM(x.records * x.k), SUM(x.presents * x.k), \
+            SUM(x.records * x.syn) \
      FROM ( \
        SELECT ss.run_id AS run_id, pe.service_id AS service_id, ss.kind AS kind, at.person_id AS person_id, pe.record_key AS k, \
               MAX(CASE WHEN at.present AND pa.id IS NOT NULL THEN 1 ELSE 0 END) AS participating, \
               MAX(CASE WHEN at.present AND pa.completed THEN 1 ELSE 0 END) AS completed, \
-              COUNT(*) AS records, SUM(CASE WHEN at.present THEN 1 ELSE 0 END) AS presents \
+              COUNT(*) AS records, SUM(CASE WHEN at.present THEN 1 ELSE 0 END) AS presents, \
+              MAX(CASE WHEN pe.synthetic THEN 1 ELSE 0 END) AS syn \
        FROM attendance at JOIN session ss ON ss.id = at.session_id JOIN person pe ON pe.id = at.person_id \
        LEFT JOIN participation pa ON pa.run_id = ss.run_id AND pa.person_id = at.person_id \
        WHERE {run:ss.run_id} \
