@@ -1486,6 +1486,7 @@ async fn run_with_attendance(
             is_leader: Set(false),
             synthetic: Set(true),
             record_key: Set(person::new_record_key()),
+            erased_at: Set(None),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

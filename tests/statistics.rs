@@ -124,6 +124,7 @@ fn staff_row(service_id: Uuid, name: String, now: Now) -> person::Model {
         is_leader: false,
         synthetic: true,
         record_key: person::new_record_key(),
+        erased_at: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -1475,8 +1476,14 @@ async fn the_migration_fills_the_synthetic_counts_of_existing_tallies() {
         (service, kind)
     };
     let kept = read().await;
-    assert!(kept.0.iter().any(|t| t.2 > 0), "the demo has synthetic facts");
-    assert!(kept.1.iter().any(|t| t.3 > 0), "the demo has synthetic attendance");
+    assert!(
+        kept.0.iter().any(|t| t.2 > 0),
+        "the demo has synthetic facts"
+    );
+    assert!(
+        kept.1.iter().any(|t| t.3 > 0),
+        "the demo has synthetic attendance"
+    );
     Migrator::down(db, Some(1)).await.unwrap();
     Migrator::up(db, None).await.unwrap();
     assert_eq!(read().await, kept);

@@ -25,6 +25,9 @@ pub struct Model {
     /// a random whole number in `[0, 2^32)`, drawn once when the person is
     /// created (see `new_record_key`) and never exposed.
     pub record_key: i64,
+    /// When the person's personal data was erased (name, e-mail and job
+    /// title removed, identity links cut); `None` for a person on record.
+    pub erased_at: Option<DateTimeUtc>,
     /// Optimistic-locking version, incremented on every update.
     pub version: i32,
     /// When the row was created.

@@ -15,6 +15,7 @@ mod m20261205_000001_uniqueness;
 mod m20261205_000002_idempotency;
 mod m20261205_000003_provider_contact;
 mod m20261206_000002_synthetic_tally;
+mod m20261206_000003_person_erasure;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_idempotency::Migration),
             Box::new(m20261205_000003_provider_contact::Migration),
             Box::new(m20261206_000002_synthetic_tally::Migration),
+            Box::new(m20261206_000003_person_erasure::Migration),
         ]
     }
 }

@@ -45,6 +45,7 @@ pub struct Query(
 pub struct Mutation(
     domain::access::assignments::AssignmentMutation,
     domain::people::write::ParticipationMutation,
+    domain::people::privacy::PrivacyMutation,
     domain::run::write::RunMutation,
     domain::programme::write::ProgrammeMutation,
     domain::network::write::NetworkMutation,

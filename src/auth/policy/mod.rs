@@ -353,3 +353,39 @@ mod tests {
         assert!(require_admin(&Viewer::new("a", vec![Scope::Admin])).is_ok());
     }
 }
+
+/// What a change to a person's record touches, for [`may_update_person`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PersonChange {
+    /// The name or the e-mail address.
+    pub contact: bool,
+    /// The job title or the leader flag.
+    pub employment: bool,
+}
+
+/// Updating a person's record: ADMIN and the leader of the person's service
+/// may change all of it; the person (STAFF) may correct their own name and
+/// e-mail address (rectification), and nothing else.
+pub fn may_update_person(
+    viewer: &Viewer,
+    row: &person::Model,
+    change: PersonChange,
+) -> ApiResult<()> {
+    if may_manage_staff(viewer, row.service_id).is_ok() {
+        return Ok(());
+    }
+    let own = viewer
+        .scopes
+        .iter()
+        .any(|s| matches!(*s, Scope::Staff { person_id } if person_id == row.id));
+    if own && !change.employment {
+        Ok(())
+    } else if own {
+        Err(refuse(
+            viewer,
+            "a person may correct their own name and e-mail address; the job title and the leader flag are for their service's leader",
+        ))
+    } else {
+        may_manage_staff(viewer, row.service_id)
+    }
+}

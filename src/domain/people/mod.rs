@@ -7,6 +7,7 @@
 //! [`crate::auth::policy`]; contact details have a field rule of their own.
 
 pub mod completion;
+pub mod privacy;
 pub mod write;
 
 use std::collections::HashSet;
@@ -70,6 +71,13 @@ impl Person {
     /// Whether this is made-up demo data (all persons of the demo are).
     async fn synthetic(&self) -> bool {
         self.0.synthetic
+    }
+    /// Whether the person's personal data was erased (`erasePerson` or the
+    /// retention rule): the name is `(slettet)`, e-mail and job title are
+    /// null, and the person takes no more writes. Its participation and
+    /// attendance still count in the statistics, anonymously.
+    async fn erased(&self) -> bool {
+        self.0.erased_at.is_some()
     }
     /// Optimistic-locking version: pass it to `updatePerson`.
     async fn version(&self) -> i32 {

@@ -21,8 +21,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::completion;
 use super::{AttendanceRecord, Participation, Person};
+use super::{completion, privacy};
 use crate::audit::{self, Change};
 use crate::auth::{Viewer, policy, viewer};
 use crate::domain::network::today;
@@ -399,6 +399,7 @@ impl ParticipationMutation {
             is_leader: Set(input.is_leader),
             synthetic: Set(false),
             record_key: Set(person::new_record_key()),
+            erased_at: Set(None),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
@@ -422,7 +423,10 @@ impl ParticipationMutation {
         })
     }
 
-    /// Changes a staff member (ADMIN or the service's LEADER).
+    /// Changes a staff member (ADMIN or the service's LEADER). The person
+    /// (STAFF) may correct their own name and e-mail address; the job
+    /// title and the leader flag stay with their leader. Audited, with the
+    /// record before and after. An erased person takes no changes.
     async fn update_person(
         &self,
         ctx: &Context<'_>,
@@ -442,7 +446,15 @@ impl ParticipationMutation {
         let row = visible_person(&txn, &viewer, key)
             .await?
             .ok_or_else(|| ApiError::not_found("person"))?;
-        policy::may_manage_staff(&viewer, row.service_id)?;
+        policy::may_update_person(
+            &viewer,
+            &row,
+            policy::PersonChange {
+                contact: name.is_some() || mail.is_some(),
+                employment: job_title.is_some() || input.is_leader.is_some(),
+            },
+        )?;
+        privacy::not_erased(&row, "input.id")?;
         if let Some(Some(mail)) = &mail {
             email_free(&txn, row.service_id, Some(mail), Some(row.id)).await?;
         }
@@ -512,6 +524,7 @@ impl ParticipationMutation {
                 ApiError::bad_input("input.person", "`input.person` names no person you can see")
             })?;
         policy::may_write_participation(&txn, &viewer, run.programme_id, person.service_id).await?;
+        privacy::not_erased(&person, "input.person")?;
         let enrolled = enrolment::Entity::find()
             .filter(enrolment::Column::RunId.eq(run_id))
             .filter(enrolment::Column::ServiceId.eq(person.service_id))
@@ -717,6 +730,7 @@ impl ParticipationMutation {
             let Some(person) = persons.get(key) else {
                 return Err(ApiError::bad_input(field, "names no person you can see"));
             };
+            privacy::not_erased(person, &field)?;
             if checked_services.insert(person.service_id) {
                 policy::may_write_participation(&txn, &viewer, run.programme_id, person.service_id)
                     .await?;

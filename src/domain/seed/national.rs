@@ -562,6 +562,7 @@ impl Generator<'_> {
                         is_leader,
                         synthetic: true,
                         record_key: person::new_record_key(),
+                        erased_at: None,
                         version: 1,
                         created_at: self.now,
                         updated_at: self.now,

@@ -166,6 +166,7 @@ fn persons_of(service: &ServiceInput, ordinal: usize, now: DateTime<Utc>) -> Vec
                 is_leader,
                 synthetic: true,
                 record_key: person::new_record_key(),
+                erased_at: None,
                 version: 1,
                 created_at: now,
                 updated_at: now,
