@@ -384,8 +384,11 @@ async fn only_admin_and_the_leader_may_erase() {
     // A colleague in the same service.
     let colleague = entity::person::Entity::find()
         .filter(
-            entity::person::Column::ServiceId
-                .eq(common::service_id(&app.db, "hamar-barneverntjeneste").await),
+            entity::person::Column::ServiceId.eq(common::service_id(
+                &app.db,
+                "hamar-barneverntjeneste",
+            )
+            .await),
         )
         .filter(entity::person::Column::Id.ne(key_of(&fx.person)))
         .filter(entity::person::Column::ErasedAt.is_null())

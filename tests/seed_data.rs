@@ -39,10 +39,16 @@ struct TestDb {
 impl TestDb {
     /// A fresh SQLite file in a temporary directory.
     async fn sqlite() -> Self {
+        Self::sqlite_at(None).await
+    }
+
+    /// [`Self::sqlite`] with only the first `steps` migrations (all when
+    /// `None`).
+    async fn sqlite_at(steps: Option<u32>) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("seed.db").display());
         let db = Database::connect(url).await.expect("open SQLite");
-        Migrator::up(&db, None).await.expect("migrate SQLite");
+        Migrator::up(&db, steps).await.expect("migrate SQLite");
         Self {
             db,
             _dir: Some(dir),
@@ -53,6 +59,12 @@ impl TestDb {
     /// A fresh database on the PostgreSQL server named by
     /// `KOMPETANSE_TEST_DATABASE_URL`, or `None` when it is not set.
     async fn postgres() -> Option<Self> {
+        Self::postgres_at(None).await
+    }
+
+    /// [`Self::postgres`] with only the first `steps` migrations (all when
+    /// `None`).
+    async fn postgres_at(steps: Option<u32>) -> Option<Self> {
         let url = std::env::var("KOMPETANSE_TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.trim().is_empty())?;
@@ -68,7 +80,7 @@ impl TestDb {
         let db = Database::connect(with_database(&url, &name))
             .await
             .expect("connect to the test database");
-        Migrator::up(&db, None).await.expect("migrate PostgreSQL");
+        Migrator::up(&db, steps).await.expect("migrate PostgreSQL");
         Some(Self {
             db,
             _dir: None,
@@ -191,6 +203,138 @@ async fn seed_functions_refuse_to_run_twice() {
     t.finish().await;
 }
 
+/// A database seeded before the stable ids (made here by seeding, giving
+/// the reference rows random ids, as the seed of that time did, and
+/// forgetting that `m20261206_000001_stable_ids` ran) has them after the
+/// migration, with every reference and the demo data intact.
+#[tokio::test]
+async fn an_earlier_seed_moves_to_stable_ids_sqlite() {
+    let t = TestDb::sqlite_at(None).await;
+    earlier_seed_moves(&t.db).await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn an_earlier_seed_moves_to_stable_ids_postgres() {
+    let Some(t) = TestDb::postgres_at(None).await else {
+        eprintln!("KOMPETANSE_TEST_DATABASE_URL is not set; PostgreSQL stable-ids test skipped");
+        return;
+    };
+    earlier_seed_moves(&t.db).await;
+    t.finish().await;
+}
+
+/// How many migrations come before `m20261206_000001_stable_ids`.
+fn before_stable_ids() -> u32 {
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let at = names
+        .iter()
+        .position(|n| n == "m20261206_000001_stable_ids")
+        .expect("the stable-ids migration is registered");
+    u32::try_from(at).unwrap()
+}
+
+/// The reference tables, their natural keys, and whether each row's id is
+/// its stable id.
+async fn stable_id_rows(db: &DatabaseConnection) -> Vec<(&'static str, String, bool)> {
+    let mut rows = Vec::new();
+    for c in County::find().all(db).await.unwrap() {
+        let stable = c.id == migration::stable_ids::stable("county", &c.number);
+        rows.push(("county", c.number, stable));
+    }
+    for m in Municipality::find().all(db).await.unwrap() {
+        let stable = m.id == migration::stable_ids::stable("municipality", &m.number);
+        rows.push(("municipality", m.number, stable));
+    }
+    for o in FunderOffice::find().all(db).await.unwrap() {
+        let stable = o.id == migration::stable_ids::stable("funder_office", &o.org_number);
+        rows.push(("funder_office", o.org_number, stable));
+    }
+    for p in Provider::find().all(db).await.unwrap() {
+        let stable = p.id == migration::stable_ids::stable("provider", &p.slug);
+        rows.push(("provider", p.slug, stable));
+    }
+    rows
+}
+
+async fn earlier_seed_moves(db: &DatabaseConnection) {
+    seed::seed_if_empty(db)
+        .await
+        .expect("seeding succeeds")
+        .expect("an empty database is seeded");
+    let counts = table_counts(db).await;
+    let demo_ids: Vec<Uuid> = Service::find()
+        .order_by_asc(entity::service::Column::Slug)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    // The ids of the earlier seed: random, moved with their references by
+    // the foreign keys' cascades.
+    let backend = db.get_database_backend();
+    for table in ["county", "municipality", "funder_office", "provider"] {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT id FROM {table}"),
+            ))
+            .await
+            .unwrap();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => format!("UPDATE {table} SET id = $1 WHERE id = $2"),
+            _ => format!("UPDATE {table} SET id = ? WHERE id = ?"),
+        };
+        for row in rows {
+            let id: Uuid = row.try_get_by_index(0).unwrap();
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                sql.as_str(),
+                [Uuid::now_v7().into(), id.into()],
+            ))
+            .await
+            .unwrap();
+        }
+    }
+    let rows = stable_id_rows(db).await;
+    assert_eq!(rows.len(), 33 + 780 + 10 + 8);
+    assert!(rows.iter().all(|(_, _, stable)| !stable));
+    check_reference(db).await;
+
+    // The migration to stable ids has not run on that database: later
+    // migrations (whose columns today's seed writes) have.
+    db.execute_unprepared(&format!(
+        "DELETE FROM seaql_migrations WHERE version = '{}'",
+        Migrator::migrations()[before_stable_ids() as usize].name()
+    ))
+    .await
+    .unwrap();
+    Migrator::up(db, None).await.expect("migrate");
+    let moved = stable_id_rows(db).await;
+    assert_eq!(moved.len(), rows.len());
+    for (table, key, stable) in &moved {
+        assert!(stable, "{table} {key} has no stable id");
+    }
+    assert_eq!(table_counts(db).await, counts);
+    check_reference(db).await;
+    check_demo(db).await;
+    check_synthetic(db).await;
+    // The demo rows keep their ids.
+    let after: Vec<Uuid> = Service::find()
+        .order_by_asc(entity::service::Column::Slug)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(after, demo_ids);
+}
+
 /// Seeds an empty database twice and checks the result on whatever engine
 /// `db` is.
 async fn seed_and_check(db: &DatabaseConnection) {
@@ -207,6 +351,13 @@ async fn seed_and_check(db: &DatabaseConnection) {
     check_reference(db).await;
     check_demo(db).await;
     check_synthetic(db).await;
+    // The ids the migration to stable ids derives are the seed's.
+    for (table, key, stable) in stable_id_rows(db).await {
+        assert!(
+            stable,
+            "{table} {key}: the seed's id is not the migration's"
+        );
+    }
 
     // Idempotent: a second call finds data and changes nothing.
     assert_eq!(seed::seed_if_empty(db).await.expect("second call"), None);

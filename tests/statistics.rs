@@ -1484,7 +1484,15 @@ async fn the_migration_fills_the_synthetic_counts_of_existing_tallies() {
         kept.1.iter().any(|t| t.3 > 0),
         "the demo has synthetic attendance"
     );
-    Migrator::down(db, Some(1)).await.unwrap();
+    // Undo every migration down to and including the synthetic counts.
+    let all = Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == "m20261206_000002_synthetic_tally")
+        .unwrap();
+    Migrator::down(db, Some((all.len() - at) as u32))
+        .await
+        .unwrap();
     Migrator::up(db, None).await.unwrap();
     assert_eq!(read().await, kept);
 }

@@ -13,8 +13,11 @@
 //! - [`seed_synthetic`] loads a synthetic national dataset for load tests
 //!   ([`national`]), deterministic for a seed and scale.
 //!
-//! Every id is a fresh UUID v7; every mutable row starts at `version` 1 with
-//! `created_at` = `updated_at` = the time of seeding.
+//! The reference rows and the demo catalogue (services, networks,
+//! programmes, runs, sessions, grants …) get stable ids derived from their
+//! natural keys ([`ids`]), the same on every installation; the synthetic
+//! persons and their records get fresh UUIDv7 ids. Every mutable row starts
+//! at `version` 1 with `created_at` = `updated_at` = the time of seeding.
 
 mod demo;
 pub mod ids;
