@@ -20,6 +20,7 @@ use crate::domain::seed::{self, SeedError};
 use crate::graphql;
 use crate::graphql::persisted::{AllowList, AllowListError, Persisted};
 use crate::http;
+use crate::telemetry::Tracing;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,8 @@ pub enum StartError {
     Seed(#[from] SeedError),
     #[error(transparent)]
     AllowList(#[from] AllowListError),
+    #[error(transparent)]
+    Tracing(#[from] crate::telemetry::TracingError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -40,8 +43,8 @@ pub enum StartError {
 }
 
 /// The CORS policy: the configured origins exactly, the methods of the
-/// API and the configured request headers, and the request id and the
-/// replay header exposed to scripts. Unused (no
+/// API and the configured request headers, and the request id, the
+/// replay header and the trace context exposed to scripts. Unused (no
 /// CORS headers at all) when no origin is configured.
 fn cors(settings: &HttpSettings) -> Cors {
     settings
@@ -58,6 +61,7 @@ fn cors(settings: &HttpSettings) -> Cors {
         .expose_headers([
             actix_web::http::header::HeaderName::from_static(http::REQUEST_ID),
             actix_web::http::header::HeaderName::from_static(crate::idempotency::REPLAYED),
+            actix_web::http::header::HeaderName::from_static(http::TRACEPARENT),
         ])
         .max_age(3600)
 }
@@ -68,6 +72,7 @@ pub struct Application {
     port: u16,
     db: DatabaseConnection,
     shutdown: ShutdownHandle,
+    traces: Tracing,
 }
 
 /// Asks a running [`Application`] to stop gracefully, as SIGTERM and SIGINT
@@ -149,6 +154,7 @@ impl Application {
     /// port (see [`Application::port`]).
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         settings.validate()?;
+        let otlp = settings.tracing.otlp()?;
         // Refuse a PostgreSQL server without token keys before touching it.
         let dev_secret = dev_secret::load_or_create(&settings)?;
         let db = crate::db::connect(&settings).await?;
@@ -214,6 +220,20 @@ impl Application {
         let shutdown = ShutdownHandle(Arc::new(Notify::new()));
         let http_settings = settings.http.clone();
         http::prometheus::install();
+        let traces = match &otlp {
+            Some(otlp) => {
+                let traces = Tracing::start(otlp)?;
+                tracing::info!(
+                    endpoint = %otlp.traces_url,
+                    service = %otlp.service_name,
+                    sample_ratio = otlp.sample_ratio,
+                    "exporting traces (OTLP over HTTP)"
+                );
+                traces
+            }
+            None => Tracing::off(),
+        };
+        let traces_data = web::Data::new(traces.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
@@ -226,6 +246,7 @@ impl Application {
                 .app_data(db_data.clone())
                 .app_data(auth.clone())
                 .app_data(guards.clone())
+                .app_data(traces_data.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .configure(http::routes)
         })
@@ -257,6 +278,7 @@ impl Application {
             port,
             db,
             shutdown,
+            traces,
         })
     }
 
@@ -276,8 +298,11 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop (SIGTERM, SIGINT or a
-    /// [`ShutdownHandle`]), finishing the requests in flight.
+    /// [`ShutdownHandle`]), finishing the requests in flight; then sends
+    /// the spans not yet exported.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.traces.shutdown().await;
+        served
     }
 }

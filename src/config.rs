@@ -59,9 +59,17 @@ impl Cli {
 
     /// Parses the process's arguments (and the environment); exits with
     /// clap's message on bad input, or after printing help or the version.
+    /// The standard `OTEL_EXPORTER_OTLP_ENDPOINT` and
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` are read here too, as fallbacks of
+    /// `KOMPETANSE_OTLP_ENDPOINT` and `KOMPETANSE_OTLP_PROTOCOL`.
     pub fn parse_args() -> Self {
         let matches = Self::command().get_matches();
-        <Self as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+        let mut cli =
+            <Self as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.settings
+            .tracing
+            .read_standard_env(|name| std::env::var(name).ok());
+        cli
     }
 }
 
@@ -200,6 +208,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub http: HttpSettings,
+
+    #[command(flatten)]
+    pub tracing: TracingSettings,
 }
 
 /// The request headers browsers may send by default (CORS).
@@ -515,6 +526,193 @@ impl Default for Limits {
     }
 }
 
+/// Distributed tracing: where spans are exported (OpenTelemetry, OTLP over
+/// HTTP), under which service name, and how many traces are kept.
+///
+/// Without an endpoint nothing is exported and the tracing layer is not
+/// installed. The standard `OTEL_EXPORTER_OTLP_ENDPOINT` and
+/// `OTEL_EXPORTER_OTLP_PROTOCOL` are read when ours are unset (see
+/// [`Cli::parse_args`]).
+#[derive(Debug, Clone, Args)]
+pub struct TracingSettings {
+    /// Export traces to this OpenTelemetry collector (OTLP over HTTP): its
+    /// base URL, such as `http://localhost:4318` (`/v1/traces` is added),
+    /// or the full URL of its traces endpoint. Unset: no tracing.
+    #[arg(long, env = "KOMPETANSE_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
+    /// How spans are sent: `http/protobuf` (default) or `http/json`.
+    #[arg(long, env = "KOMPETANSE_OTLP_PROTOCOL", global = true)]
+    pub otlp_protocol: Option<OtlpProtocol>,
+
+    /// The service name of exported spans (`service.name`).
+    #[arg(
+        long,
+        env = "OTEL_SERVICE_NAME",
+        default_value = "kompetanse",
+        global = true
+    )]
+    pub service_name: String,
+
+    /// The share of new traces that are recorded and exported, 0.0 to 1.0;
+    /// a request that continues a caller's trace follows the caller's
+    /// decision.
+    #[arg(long, env = "KOMPETANSE_TRACE_SAMPLE_RATIO", default_value_t = 1.0, value_parser = parse_ratio, global = true)]
+    pub trace_sample_ratio: f64,
+
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_EXPORTER_OTLP_PROTOCOL`, as
+    /// read at start (never from the environment of tests).
+    #[arg(skip)]
+    pub standard: StandardOtlpEnv,
+}
+
+/// The standard OpenTelemetry variables read when ours are unset.
+#[derive(Debug, Clone, Default)]
+pub struct StandardOtlpEnv {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub protocol: Option<String>,
+}
+
+impl Default for TracingSettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_protocol: None,
+            service_name: "kompetanse".into(),
+            trace_sample_ratio: 1.0,
+            standard: StandardOtlpEnv::default(),
+        }
+    }
+}
+
+/// The OTLP encodings over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtlpProtocol {
+    /// Binary protobuf (`http/protobuf`), what collectors expect by default.
+    #[default]
+    HttpProtobuf,
+    /// JSON (`http/json`).
+    HttpJson,
+}
+
+impl std::str::FromStr for OtlpProtocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "http/protobuf" => Ok(Self::HttpProtobuf),
+            "http/json" => Ok(Self::HttpJson),
+            "grpc" => Err(
+                "grpc is not supported; use http/protobuf (a collector's port 4318) \
+                           or http/json"
+                    .into(),
+            ),
+            other => Err(format!("{other:?} is not http/protobuf or http/json")),
+        }
+    }
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a number from 0.0 to 1.0")),
+    }
+}
+
+/// Where and how spans are exported, resolved from [`TracingSettings`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Otlp {
+    /// The full URL spans are POSTed to (`…/v1/traces`).
+    pub traces_url: String,
+    /// The encoding.
+    pub protocol: OtlpProtocol,
+    /// `service.name`.
+    pub service_name: String,
+    /// The share of new traces kept.
+    pub sample_ratio: f64,
+}
+
+impl TracingSettings {
+    /// Fills the standard variables from the environment (`var` reads one).
+    pub fn read_standard_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let read = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        self.standard = StandardOtlpEnv {
+            endpoint: read("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            protocol: read("OTEL_EXPORTER_OTLP_PROTOCOL"),
+        };
+    }
+
+    /// The export, if an endpoint is configured; an error names the setting
+    /// that is wrong.
+    pub fn otlp(&self) -> Result<Option<Otlp>, ConfigError> {
+        let (setting, endpoint) = match (&self.otlp_endpoint, &self.standard.endpoint) {
+            (Some(ours), _) => ("KOMPETANSE_OTLP_ENDPOINT", ours.trim()),
+            (None, Some(standard)) => ("OTEL_EXPORTER_OTLP_ENDPOINT", standard.trim()),
+            (None, None) => return Ok(None),
+        };
+        if endpoint.is_empty() {
+            return Ok(None);
+        }
+        let protocol = match (self.otlp_protocol, &self.standard.protocol) {
+            (Some(protocol), _) => protocol,
+            (None, Some(standard)) => standard.parse().map_err(|message| ConfigError {
+                setting: "OTEL_EXPORTER_OTLP_PROTOCOL",
+                message,
+            })?,
+            (None, None) => OtlpProtocol::default(),
+        };
+        let traces_url = traces_url(endpoint).ok_or_else(|| ConfigError {
+            setting,
+            message: if endpoint.contains('@') {
+                // Never repeat what may be a password.
+                "a user or password in the URL is not accepted; send credentials as headers \
+                 (OTEL_EXPORTER_OTLP_HEADERS)"
+                    .into()
+            } else {
+                format!(
+                    "{endpoint:?} is not an http(s) URL like http://localhost:4318 (no query or fragment)"
+                )
+            },
+        })?;
+        if self.service_name.trim().is_empty() {
+            return Err(ConfigError {
+                setting: "OTEL_SERVICE_NAME",
+                message: "the service name is empty".into(),
+            });
+        }
+        Ok(Some(Otlp {
+            traces_url,
+            protocol,
+            service_name: self.service_name.trim().to_owned(),
+            sample_ratio: self.trace_sample_ratio,
+        }))
+    }
+}
+
+/// The traces URL of an OTLP/HTTP endpoint: a base URL gets `/v1/traces`,
+/// a URL that already ends so is kept. `None` if it is not a plain
+/// http(s) URL.
+fn traces_url(endpoint: &str) -> Option<String> {
+    let scheme_end = endpoint.find("://")? + 3;
+    let rest = &endpoint[scheme_end..];
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let origin_ok = is_origin(&format!("{}{authority}", &endpoint[..scheme_end]));
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'@'));
+    if !origin_ok || !path_ok || endpoint.parse::<actix_web::http::Uri>().is_err() {
+        return None;
+    }
+    let base = endpoint.trim_end_matches('/');
+    Some(if base.ends_with("/v1/traces") {
+        base.to_owned()
+    } else {
+        format!("{base}/v1/traces")
+    })
+}
+
 /// The form of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
@@ -553,6 +751,7 @@ impl Settings {
             limits: Limits::default(),
             auth: AuthSettings::default(),
             http: HttpSettings::default(),
+            tracing: TracingSettings::default(),
         }
     }
 
@@ -569,6 +768,7 @@ impl Settings {
             });
         }
         self.http.validate()?;
+        self.tracing.otlp()?;
         let engine = self.engine()?;
         if let Some(read) = &self.read_database_url {
             let read = read.trim();
@@ -637,6 +837,87 @@ mod tests {
         settings.http.cors_origins = vec!["https://a.example.no/".into()];
         let err = settings.validate().unwrap_err();
         assert_eq!(err.setting, "KOMPETANSE_CORS_ORIGINS");
+    }
+
+    #[test]
+    fn otlp_settings_are_resolved_and_checked() {
+        let mut tracing = TracingSettings::default();
+        assert_eq!(tracing.otlp().unwrap(), None, "off by default");
+        tracing.otlp_endpoint = Some("http://collector:4318/".into());
+        let otlp = tracing.otlp().unwrap().unwrap();
+        assert_eq!(otlp.traces_url, "http://collector:4318/v1/traces");
+        assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(otlp.service_name, "kompetanse");
+        assert_eq!(otlp.sample_ratio, 1.0);
+        tracing.otlp_endpoint = Some("https://otel.example.no/v1/traces".into());
+        assert_eq!(
+            tracing.otlp().unwrap().unwrap().traces_url,
+            "https://otel.example.no/v1/traces"
+        );
+        for bad in [
+            "collector:4318",
+            "ftp://collector",
+            "http://",
+            "http://collector:99999",
+            "http://collector:4318/v1/traces?x=1",
+            "http://user:pw@collector:4318",
+        ] {
+            tracing.otlp_endpoint = Some(bad.into());
+            let err = tracing.otlp().unwrap_err();
+            assert_eq!(err.setting, "KOMPETANSE_OTLP_ENDPOINT", "{bad}");
+            assert!(!err.to_string().contains("pw"), "{err}");
+        }
+
+        // The standard variables are fallbacks, named when they are wrong.
+        let mut tracing = TracingSettings::default();
+        tracing.read_standard_env(|name| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4317".into()),
+            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("grpc".into()),
+            _ => None,
+        });
+        let err = tracing.otlp().unwrap_err();
+        assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_PROTOCOL");
+        assert!(err.message.contains("http/protobuf"), "{err}");
+        tracing.standard.protocol = Some("http/json".into());
+        let otlp = tracing.otlp().unwrap().unwrap();
+        assert_eq!(otlp.traces_url, "http://collector:4317/v1/traces");
+        assert_eq!(otlp.protocol, OtlpProtocol::HttpJson);
+        tracing.otlp_endpoint = Some("http://ours:4318".into());
+        tracing.otlp_protocol = Some(OtlpProtocol::HttpProtobuf);
+        let otlp = tracing.otlp().unwrap().unwrap();
+        assert_eq!(otlp.traces_url, "http://ours:4318/v1/traces");
+        assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
+        tracing.standard.endpoint = Some("not a url".into());
+        assert!(tracing.otlp().is_ok(), "ours win");
+        tracing.otlp_endpoint = None;
+        assert_eq!(
+            tracing.otlp().unwrap_err().setting,
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        );
+
+        let cli = Cli::try_parse_from([
+            "kompetanse",
+            "--otlp-endpoint",
+            "http://localhost:4318",
+            "--otlp-protocol",
+            "http/json",
+            "--trace-sample-ratio",
+            "0.25",
+            "--service-name",
+            "kompetanse-prod",
+        ])
+        .expect("parses");
+        let otlp = cli.settings.tracing.otlp().unwrap().unwrap();
+        assert_eq!(otlp.protocol, OtlpProtocol::HttpJson);
+        assert_eq!(otlp.sample_ratio, 0.25);
+        assert_eq!(otlp.service_name, "kompetanse-prod");
+        for bad in [
+            &["kompetanse", "--trace-sample-ratio", "1.5"][..],
+            &["kompetanse", "--trace-sample-ratio", "NaN"],
+            &["kompetanse", "--otlp-protocol", "grpc"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -81,8 +81,11 @@ async fn open(
         .idle_timeout(Duration::from_secs(600))
         .max_lifetime(Duration::from_secs(1800))
         // Statements can carry personal data in their parameters: sqlx's own
-        // statement log stays off. Spans are recorded by `tracing` instead.
+        // statement log stays off, and the spans of statements (sea-orm's
+        // `tracing-spans`, exported when tracing is on) name the kind of
+        // statement only, never its text.
         .sqlx_logging(false)
+        .record_stmt_in_spans(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

@@ -14,7 +14,10 @@ use kompetanse::{Application, db, domain, graphql, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_args();
-    telemetry::init(cli.settings.log_format);
+    // The span export layer only when spans are exported (a bad setting
+    // is reported by the command itself).
+    let export = matches!(cli.settings.tracing.otlp(), Ok(Some(_)));
+    telemetry::init(cli.settings.log_format, export);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

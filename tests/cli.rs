@@ -19,7 +19,7 @@ fn kompetanse(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn bad_settings_fail_at_start_and_name_the_setting() {
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 10] = [
         (&[("KOMPETANSE_BIND", "not-an-address")], "--bind"),
         (
             &[("KOMPETANSE_DATABASE_URL", "mysql://localhost/k")],
@@ -34,12 +34,36 @@ fn bad_settings_fail_at_start_and_name_the_setting() {
             ],
             "KOMPETANSE_DEFAULT_PAGE_SIZE",
         ),
+        (
+            &[("KOMPETANSE_OTLP_ENDPOINT", "collector:4318")],
+            "KOMPETANSE_OTLP_ENDPOINT",
+        ),
+        (
+            &[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://user:pw@collector:4318",
+            )],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ],
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        (&[("KOMPETANSE_OTLP_PROTOCOL", "grpc")], "--otlp-protocol"),
+        (
+            &[("KOMPETANSE_TRACE_SAMPLE_RATIO", "1.5")],
+            "--trace-sample-ratio",
+        ),
     ];
     for (env, needle) in cases {
         let out = kompetanse(&["migrate"], env);
         assert!(!out.status.success(), "{env:?} should fail");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(needle), "{env:?}: {stderr}");
+        assert!(!stderr.contains("pw@"), "no password repeated: {stderr}");
     }
 }
 

@@ -101,6 +101,7 @@ async fn cors_answers_allowed_origins_only() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(exposed.contains("x-request-id"), "{exposed}");
+    assert!(exposed.contains("traceparent"), "{exposed}");
 
     let other = app
         .client

@@ -29,17 +29,25 @@ const BATCH_WAIT: Duration = Duration::from_millis(50);
 /// batch that first yields runs only after the request has gone round its
 /// siblings: the keys of one level land in one statement, without sleeping
 /// when the worker is idle. Under load the wait is capped by [`BATCH_WAIT`].
+///
+/// The batch runs in the span of the field that asked first, so that its
+/// statements belong to the request's trace.
 fn spawn_batch(batch: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        for _ in 0..BATCH_YIELDS {
-            if started.elapsed() >= BATCH_WAIT {
-                break;
+    use tracing::Instrument;
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            let started = std::time::Instant::now();
+            for _ in 0..BATCH_YIELDS {
+                if started.elapsed() >= BATCH_WAIT {
+                    break;
+                }
+                tokio::task::yield_now().await;
             }
-            tokio::task::yield_now().await;
+            batch.await;
         }
-        batch.await;
-    })
+        .instrument(span),
+    )
 }
 
 type Id<E> = DataLoader<ById<E>, HashMapCache>;

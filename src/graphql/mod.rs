@@ -11,6 +11,7 @@ pub mod nulls;
 pub mod pagination;
 pub mod persisted;
 pub mod rules;
+pub mod traced;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
@@ -95,6 +96,7 @@ pub fn schema_builder(
             max_aliases: limits.max_aliases,
         })
         .extension(admission::RootFields)
+        .extension(traced::OperationSpan)
         .data(std::sync::Arc::new(admission::Admission::new(
             limits.heavy_concurrency as usize,
             limits.heavy_queue as usize,

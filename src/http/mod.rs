@@ -252,15 +252,13 @@ async fn graphql_endpoint(
     // The operation's name joins the request's span, so that the
     // request's log line names it (a bounded label, never the document).
     tracing::Span::current().record("operation", operation.as_str());
-    let span = tracing::info_span!("graphql", operation = %operation);
+    let graphql_span = tracing::info_span!("graphql", operation = %operation);
     let started = Instant::now();
-    let execution = guards.within_timeout(schema.execute(request).instrument(span));
+    let execution = guards.within_timeout(schema.execute(request).instrument(graphql_span.clone()));
     let Some(response) = idempotency::run(scope.clone(), execution).await else {
-        prometheus::graphql_operation(
-            operation,
-            &[codes::LIMIT_EXCEEDED.to_owned()],
-            started.elapsed(),
-        );
+        let timed_out = [codes::LIMIT_EXCEEDED.to_owned()];
+        crate::telemetry::record_operation_errors(&graphql_span, &timed_out);
+        prometheus::graphql_operation(operation, &timed_out, started.elapsed());
         return guards::timeout_response(flavour);
     };
     let error_codes: Vec<String> = response
@@ -277,6 +275,7 @@ async fn graphql_endpoint(
                 .unwrap_or_else(|| codes::INTERNAL_SERVER_ERROR.to_owned())
         })
         .collect();
+    crate::telemetry::record_operation_errors(&graphql_span, &error_codes);
     prometheus::graphql_operation(operation, &error_codes, started.elapsed());
 
     // A request refused for load: 503 with `Retry-After`, whatever the
@@ -649,10 +648,16 @@ async fn readyz(pools: web::Data<Pools>) -> HttpResponse {
 /// The request header that carries a request id, returned on every response.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The response header with the request span's W3C trace context.
+pub const TRACEPARENT: &str = "traceparent";
+
 /// Gives every request a span with a request id (taken from the client's
 /// `x-request-id` when it is sane, else a new one), echoes the id in the
 /// response, and logs method, path, status and latency. Never logs headers,
 /// query strings or bodies: they may carry tokens or personal data.
+///
+/// With tracing on, the span continues the caller's trace (`traceparent`,
+/// `tracestate`) and the response carries its `traceparent`.
 pub async fn trace_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -678,17 +683,38 @@ pub async fn trace_requests(
     );
     let route = prometheus::route(req.path());
     let method = req.method().to_string();
+    let traces = req
+        .app_data::<web::Data<crate::telemetry::Tracing>>()
+        .filter(|t| t.is_on())
+        .cloned();
+    let traceparent = traces.as_ref().and_then(|t| {
+        t.start_request(
+            &span,
+            req.headers(),
+            prometheus::method_label(&method),
+            route,
+            &request_id,
+        )
+    });
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
             .insert(header::HeaderName::from_static(REQUEST_ID), value);
     }
+    if let Some(value) = traceparent {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static(TRACEPARENT), value);
+    }
     let elapsed = started.elapsed();
-    prometheus::http_request(route, &method, res.status().as_u16(), elapsed);
+    let status = res.status().as_u16();
+    prometheus::http_request(route, &method, status, elapsed);
+    if let Some(traces) = &traces {
+        traces.end_request(&span, status);
+    }
     span.in_scope(|| {
         tracing::info!(
-            status = res.status().as_u16(),
+            status,
             elapsed_ms = elapsed.as_millis() as u64,
             "request done"
         );

@@ -115,12 +115,20 @@ pub fn route(path: &str) -> &'static str {
     }
 }
 
+/// The label of a request method: the API's own, else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "OPTIONS" => "OPTIONS",
+        "HEAD" => "HEAD",
+        _ => "other",
+    }
+}
+
 /// Counts one HTTP request.
 pub fn http_request(path: &'static str, method: &str, status: u16, elapsed: Duration) {
-    let method = match method {
-        "GET" | "POST" | "OPTIONS" | "HEAD" => method.to_owned(),
-        _ => "other".to_owned(),
-    };
+    let method = method_label(method);
     metrics::counter!(
         "kompetanse_http_requests_total",
         "path" => path, "method" => method, "status" => status.to_string()

@@ -78,6 +78,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    shutdown: kompetanse::app::ShutdownHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// The HS256 secret of test servers.
@@ -126,11 +128,14 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
-    tokio::spawn(app.run_until_stopped());
+    let shutdown = app.shutdown_handle();
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         db,
+        shutdown,
+        server,
     }
 }
 
@@ -175,6 +180,16 @@ impl GqlResponse {
 }
 
 impl TestApp {
+    /// Stops the server gracefully, as SIGTERM does, and waits until it
+    /// has finished (spans exported, when tracing is on).
+    pub async fn stop(self) {
+        self.shutdown.stop();
+        self.server
+            .await
+            .expect("the server task")
+            .expect("the server stops cleanly");
+    }
+
     /// POSTs a query with variables.
     pub async fn query(&self, query: &str, variables: Value) -> GqlResponse {
         self.query_as(None, query, variables).await
