@@ -1475,8 +1475,14 @@ async fn the_migration_fills_the_synthetic_counts_of_existing_tallies() {
         (service, kind)
     };
     let kept = read().await;
-    assert!(kept.0.iter().any(|t| t.2 > 0), "the demo has synthetic facts");
-    assert!(kept.1.iter().any(|t| t.3 > 0), "the demo has synthetic attendance");
+    assert!(
+        kept.0.iter().any(|t| t.2 > 0),
+        "the demo has synthetic facts"
+    );
+    assert!(
+        kept.1.iter().any(|t| t.3 > 0),
+        "the demo has synthetic attendance"
+    );
     Migrator::down(db, Some(1)).await.unwrap();
     Migrator::up(db, None).await.unwrap();
     assert_eq!(read().await, kept);
