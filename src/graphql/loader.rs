@@ -5,6 +5,10 @@
 //! registry of the relations the API serves is [`super::loaders::Loaders`],
 //! created afresh for every request, so its cache never outlives a request
 //! (nor a viewer).
+//!
+//! Both load only the rows the request's viewer may see: their one
+//! constructor takes the viewer and applies the entity's row rule from the
+//! access policy ([`RowRule`]), so no loader can be made without it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +20,9 @@ use sea_orm::{
     QueryOrder,
 };
 use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::auth::policy::RowRule;
 
 /// Error type of all loaders (cloneable, as the DataLoader requires).
 pub type LoadError = Arc<DbErr>;
@@ -37,20 +44,15 @@ pub struct ById<E: EntityTrait> {
     condition: Condition,
 }
 
-impl<E: EntityTrait> ById<E> {
-    pub fn new(db: DatabaseConnection, column: E::Column) -> Self {
+impl<E: RowRule> ById<E> {
+    /// A loader of the rows of `E` that `viewer` may see (by the entity's
+    /// row rule); the others load as missing.
+    pub fn new(db: DatabaseConnection, column: E::Column, viewer: &Viewer) -> Self {
         Self {
             db,
             column,
-            condition: Condition::all(),
+            condition: E::visible(viewer),
         }
-    }
-
-    /// Loads only the rows that also meet `condition` (an access rule of
-    /// the request's viewer); the others load as missing.
-    pub fn with_condition(mut self, condition: Condition) -> Self {
-        self.condition = condition;
-        self
     }
 }
 
@@ -90,21 +92,21 @@ pub struct ByColumn<E: EntityTrait> {
     condition: Condition,
 }
 
-impl<E: EntityTrait> ByColumn<E> {
-    pub fn new(db: DatabaseConnection, column: E::Column, order: Vec<(E::Column, Order)>) -> Self {
+impl<E: RowRule> ByColumn<E> {
+    /// A loader of the rows of `E` that `viewer` may see (by the entity's
+    /// row rule), in `order`; rows the viewer may not see are left out.
+    pub fn new(
+        db: DatabaseConnection,
+        column: E::Column,
+        order: Vec<(E::Column, Order)>,
+        viewer: &Viewer,
+    ) -> Self {
         Self {
             db,
             column,
             order,
-            condition: Condition::all(),
+            condition: E::visible(viewer),
         }
-    }
-
-    /// Loads only the rows that also meet `condition` (an access rule of
-    /// the request's viewer).
-    pub fn with_condition(mut self, condition: Condition) -> Self {
-        self.condition = condition;
-        self
     }
 }
 

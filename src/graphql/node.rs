@@ -1,9 +1,7 @@
 //! The `Node` interface and the `node`/`nodes` root fields.
 
 use async_graphql::{Context, ID, Interface, Object};
-use sea_orm::{EntityTrait, QueryFilter};
 
-use crate::auth::policy;
 use crate::domain::access::assignments::RoleAssignment;
 use crate::domain::funding::{FunderOffice, Grant};
 use crate::domain::geography::{County, Municipality};
@@ -106,8 +104,8 @@ async fn resolve(ctx: &Context<'_>, raw: &str, field: &str) -> ApiResult<Option<
             .load_one(key)
             .await?
             .map(|m| Node::Session(m.into())),
-        // Personal data: the loaders carry the viewer's row rule, so a row
-        // the viewer may not see loads as missing.
+        // Personal data and grants: the loaders carry the viewer's row
+        // rule, so a row the viewer may not see loads as missing.
         "Person" => l
             .person
             .load_one(key)
@@ -123,15 +121,7 @@ async fn resolve(ctx: &Context<'_>, raw: &str, field: &str) -> ApiResult<Option<
             .load_one(key)
             .await?
             .map(|m| Node::RoleAssignment(m.into())),
-        "Grant" => {
-            // The same row rule as the `grants` list, in SQL.
-            let viewer = crate::auth::viewer(ctx)?;
-            entity::funding_grant::Entity::find_by_id(key)
-                .filter(policy::visible_grants(viewer))
-                .one(ctx.db()?)
-                .await?
-                .map(|m| Node::Grant(m.into()))
-        }
+        "Grant" => l.grant.load_one(key).await?.map(|m| Node::Grant(m.into())),
         _ => {
             return Err(ApiError::bad_input(
                 field,

@@ -14,7 +14,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
-use super::{nothing, refuse};
+use super::{nothing, per_scope, refuse};
 use crate::auth::{Scope, Viewer};
 use crate::error::ApiResult;
 
@@ -37,54 +37,46 @@ fn submitted() -> Condition {
 /// a provider the submitted grants that name its programmes or their runs,
 /// an admin all.
 pub fn visible_grants(viewer: &Viewer) -> Condition {
-    let mut any = Condition::any();
-    for scope in &viewer.scopes {
-        any = any.add(match *scope {
-            Scope::Admin => return Condition::all(),
-            Scope::Funder { funder_office_id } => Condition::all()
-                .add(funding_grant::Column::FunderOfficeId.eq(funder_office_id))
-                .add(submitted()),
-            Scope::Leader { service_id } => Condition::any()
-                .add(funding_grant::Column::RecipientServiceId.eq(service_id))
-                .add(
-                    funding_grant::Column::RecipientNetworkId.in_subquery(
-                        Query::select()
-                            .column(network::Column::Id)
-                            .from(network::Entity)
-                            .and_where(network::Column::CoordinatorServiceId.eq(service_id))
-                            .to_owned(),
-                    ),
+    per_scope(viewer, |scope| match *scope {
+        Scope::Admin => Condition::all(),
+        Scope::Funder { funder_office_id } => Condition::all()
+            .add(funding_grant::Column::FunderOfficeId.eq(funder_office_id))
+            .add(submitted()),
+        Scope::Leader { service_id } => Condition::any()
+            .add(funding_grant::Column::RecipientServiceId.eq(service_id))
+            .add(
+                funding_grant::Column::RecipientNetworkId.in_subquery(
+                    Query::select()
+                        .column(network::Column::Id)
+                        .from(network::Entity)
+                        .and_where(network::Column::CoordinatorServiceId.eq(service_id))
+                        .to_owned(),
                 ),
-            Scope::Provider { provider_id } => {
-                let programmes = Query::select()
-                    .column(programme_provider::Column::ProgrammeId)
-                    .from(programme_provider::Entity)
-                    .and_where(programme_provider::Column::ProviderId.eq(provider_id))
-                    .to_owned();
-                Condition::all().add(submitted()).add(
-                    Condition::any()
-                        .add(funding_grant::Column::ProgrammeId.in_subquery(programmes.clone()))
-                        .add(
-                            funding_grant::Column::RunId.in_subquery(
-                                Query::select()
-                                    .column(programme_run::Column::Id)
-                                    .from(programme_run::Entity)
-                                    .and_where(
-                                        programme_run::Column::ProgrammeId.in_subquery(programmes),
-                                    )
-                                    .to_owned(),
-                            ),
+            ),
+        Scope::Provider { provider_id } => {
+            let programmes = Query::select()
+                .column(programme_provider::Column::ProgrammeId)
+                .from(programme_provider::Entity)
+                .and_where(programme_provider::Column::ProviderId.eq(provider_id))
+                .to_owned();
+            Condition::all().add(submitted()).add(
+                Condition::any()
+                    .add(funding_grant::Column::ProgrammeId.in_subquery(programmes.clone()))
+                    .add(
+                        funding_grant::Column::RunId.in_subquery(
+                            Query::select()
+                                .column(programme_run::Column::Id)
+                                .from(programme_run::Entity)
+                                .and_where(
+                                    programme_run::Column::ProgrammeId.in_subquery(programmes),
+                                )
+                                .to_owned(),
                         ),
-                )
-            }
-            Scope::Staff { .. } => nothing(),
-        });
-    }
-    if viewer.scopes.is_empty() {
-        nothing()
-    } else {
-        any
-    }
+                    ),
+            )
+        }
+        Scope::Staff { .. } => nothing(),
+    })
 }
 
 /// The recipient of a grant, as the write rules see it.

@@ -7,10 +7,12 @@
 //! rights. Each rule is a function of the [`Viewer`], and row rules are SQL
 //! conditions, so that every path to a row (a list, its `totalCount`, a
 //! nested field, `node`) applies the same rule.
+//!
+//! Each table the API loads by key has its one row rule ([`RowRule`], in
+//! [`rows`]), which every DataLoader of the table applies; attendance rows
+//! and attendance figures per session are decided in [`attendance`].
 
-use entity::{
-    attendance, funder_office_county, participation, person, programme_provider, programme_run,
-};
+use entity::{funder_office_county, participation, person, programme_provider, programme_run};
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -19,14 +21,18 @@ use uuid::Uuid;
 use super::{Scope, Viewer};
 use crate::error::{ApiError, ApiResult};
 
+pub mod attendance;
 pub mod disclosure;
 pub mod grants;
+pub mod rows;
 pub mod statistics;
 
+pub use attendance::visible_attendance;
 pub use grants::visible_grants;
+pub use rows::{Exposure, RowRule};
 
 /// The runs of a provider's programmes (lead or partner), as a subquery.
-fn runs_of_provider(provider_id: uuid::Uuid) -> SelectStatement {
+pub(crate) fn runs_of_provider(provider_id: uuid::Uuid) -> SelectStatement {
     Query::select()
         .column(programme_run::Column::Id)
         .from(programme_run::Entity)
@@ -42,89 +48,72 @@ fn runs_of_provider(provider_id: uuid::Uuid) -> SelectStatement {
         .to_owned()
 }
 
+/// A row rule as the union of its rule for each scope of the viewer:
+/// ADMIN sees every row, a viewer without scopes (anonymous, or a subject
+/// without roles) none.
+pub(crate) fn per_scope(viewer: &Viewer, rule: impl Fn(&Scope) -> Condition) -> Condition {
+    if viewer.is_admin() {
+        return Condition::all();
+    }
+    if viewer.scopes.is_empty() {
+        return nothing();
+    }
+    viewer
+        .scopes
+        .iter()
+        .fold(Condition::any(), |any, scope| any.add(rule(scope)))
+}
+
 /// The persons a viewer may see, as a SQL condition on `person`: STAFF
 /// themselves, a LEADER the staff of its service, a PROVIDER the
 /// participants of its runs (their names only, see
 /// [`may_see_contact_details`]), an ADMIN everyone. Funders see counts
 /// only; anonymous viewers nobody.
 pub fn visible_persons(viewer: &Viewer) -> Condition {
-    let mut any = Condition::any();
-    for scope in &viewer.scopes {
-        any = any.add(match *scope {
-            Scope::Admin => return Condition::all(),
-            Scope::Staff { person_id } => Condition::all().add(person::Column::Id.eq(person_id)),
-            Scope::Leader { service_id } => {
-                Condition::all().add(person::Column::ServiceId.eq(service_id))
-            }
-            Scope::Provider { provider_id } => Condition::all().add(
-                person::Column::Id.in_subquery(
-                    Query::select()
-                        .column(participation::Column::PersonId)
-                        .from(participation::Entity)
-                        .and_where(
-                            participation::Column::RunId.in_subquery(runs_of_provider(provider_id)),
-                        )
-                        .to_owned(),
-                ),
+    per_scope(viewer, |scope| match *scope {
+        Scope::Admin => Condition::all(),
+        Scope::Staff { person_id } => Condition::all().add(person::Column::Id.eq(person_id)),
+        Scope::Leader { service_id } => {
+            Condition::all().add(person::Column::ServiceId.eq(service_id))
+        }
+        Scope::Provider { provider_id } => Condition::all().add(
+            person::Column::Id.in_subquery(
+                Query::select()
+                    .column(participation::Column::PersonId)
+                    .from(participation::Entity)
+                    .and_where(
+                        participation::Column::RunId.in_subquery(runs_of_provider(provider_id)),
+                    )
+                    .to_owned(),
             ),
-            Scope::Funder { .. } => nothing(),
-        });
-    }
-    if viewer.scopes.is_empty() {
-        nothing()
-    } else {
-        any
-    }
-}
-
-/// The participations (and with them the attendance) a viewer may see, as
-/// a SQL condition on `participation`: STAFF their own, a LEADER its
-/// staff's, a PROVIDER those in its runs, an ADMIN all.
-pub fn visible_participations(viewer: &Viewer) -> Condition {
-    let mut any = Condition::any();
-    for scope in &viewer.scopes {
-        any = any.add(match *scope {
-            Scope::Admin => return Condition::all(),
-            Scope::Staff { person_id } => {
-                Condition::all().add(participation::Column::PersonId.eq(person_id))
-            }
-            Scope::Leader { service_id } => Condition::all().add(
-                participation::Column::PersonId.in_subquery(
-                    Query::select()
-                        .column(person::Column::Id)
-                        .from(person::Entity)
-                        .and_where(person::Column::ServiceId.eq(service_id))
-                        .to_owned(),
-                ),
-            ),
-            Scope::Provider { provider_id } => Condition::all()
-                .add(participation::Column::RunId.in_subquery(runs_of_provider(provider_id))),
-            Scope::Funder { .. } => nothing(),
-        });
-    }
-    if viewer.scopes.is_empty() {
-        nothing()
-    } else {
-        any
-    }
-}
-
-/// The attendance rows a viewer may see, as a SQL condition on
-/// `attendance`: those of persons with a participation the viewer may see
-/// (callers narrow them to that participation's run).
-pub fn visible_attendance(viewer: &Viewer) -> Condition {
-    if viewer.is_admin() {
-        return Condition::all();
-    }
-    Condition::all().add(
-        attendance::Column::PersonId.in_subquery(
-            Query::select()
-                .column(participation::Column::PersonId)
-                .from(participation::Entity)
-                .cond_where(visible_participations(viewer))
-                .to_owned(),
         ),
-    )
+        Scope::Funder { .. } => nothing(),
+    })
+}
+
+/// The participations a viewer may see, as a SQL condition on
+/// `participation`: STAFF their own, a LEADER its staff's, a PROVIDER
+/// those in its runs, an ADMIN all. (Attendance has a rule of its own,
+/// [`visible_attendance`].)
+pub fn visible_participations(viewer: &Viewer) -> Condition {
+    per_scope(viewer, |scope| match *scope {
+        Scope::Admin => Condition::all(),
+        Scope::Staff { person_id } => {
+            Condition::all().add(participation::Column::PersonId.eq(person_id))
+        }
+        Scope::Leader { service_id } => Condition::all().add(
+            participation::Column::PersonId.in_subquery(
+                Query::select()
+                    .column(person::Column::Id)
+                    .from(person::Entity)
+                    .and_where(person::Column::ServiceId.eq(service_id))
+                    .to_owned(),
+            ),
+        ),
+        Scope::Provider { provider_id } => Condition::all()
+            .add(participation::Column::RunId.in_subquery(runs_of_provider(provider_id))),
+        Scope::Funder { .. } => nothing(),
+    })
 }
 
 /// Whether the viewer may see a person's contact details (e-mail, job

@@ -188,6 +188,9 @@ impl Participation {
             .await?
             .unwrap_or_default();
         let in_run: HashSet<uuid::Uuid> = sessions.iter().map(|s| s.id).collect();
+        // The loader applies the viewer's attendance rule by itself (a
+        // provider gets the rows of its own runs only); this participation
+        // shows those of its own run.
         let rows = loaders
             .attendance_by_person
             .load_one(self.0.person_id)

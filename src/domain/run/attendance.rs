@@ -1,6 +1,7 @@
 //! Attendance figures of sessions: counted in the database for many
 //! sessions at once, with the viewer's rights and the record keys, and
-//! shown through disclosure control ([`crate::auth::policy::disclosure`]).
+//! shown as the policy decides ([`crate::auth::policy::attendance`]: who
+//! has full rights on which records, and what each viewer is shown).
 
 use std::collections::HashMap;
 
@@ -12,38 +13,34 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::auth::policy::disclosure::{Figure, Measure};
-use crate::auth::policy::statistics::{FactRights, own_people_facts, services_of_offices};
+use crate::auth::policy::attendance::{ShownAttendance, count_rights};
+use crate::auth::policy::disclosure::Figure;
+use crate::auth::policy::statistics::FactRights;
 use crate::graphql::loader::LoadError;
+
+pub use crate::auth::policy::attendance::AttendanceTally;
 
 /// Keys per statement (far below both engines' parameter limits).
 const CHUNK: usize = 1000;
 
-/// The attendance figures of one session, before protection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AttendanceTally {
-    /// Attendance rows (people registered, present or not).
-    pub registered: Figure,
-    /// Rows marked present.
-    pub present: Figure,
-}
-
 /// Attendance figures per session, loaded for many sessions at once with
 /// one grouped query, each counted in full, over the facts the viewer has
-/// full rights to (the same rule as the statistics), and as the sum of the
-/// record keys. A session without attendance rows has no entry.
+/// full rights to (the policy's [`count_rights`], the same rule as the
+/// statistics), and as the sum of the record keys. A session without
+/// attendance rows has no entry.
 pub struct AttendanceCounts {
     db: DatabaseConnection,
     rights: FactRights,
 }
 
 impl AttendanceCounts {
+    /// The counts for one request, with its viewer's rights
+    /// ([`count_rights`]).
     pub fn new(db: DatabaseConnection, viewer: &Viewer) -> Self {
-        let rights = own_people_facts(
+        let rights = count_rights(
             viewer,
             Expr::col((Alias::new("r"), programme_run::Column::ProgrammeId)),
             Expr::col((Alias::new("pe"), person::Column::ServiceId)),
-            services_of_offices,
         );
         Self { db, rights }
     }
@@ -135,6 +132,8 @@ impl Loader<Uuid> for AttendanceCounts {
 /// method (the same figure as `participationStats` gives for the same
 /// records), figures below 5 are withheld, and when `registered` is
 /// withheld so are the others.
+// The decision is the policy's (`AttendanceTally::protect`); this type
+// only shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, SimpleObject)]
 pub struct AttendanceSummary {
     /// People registered for the session, present or absent; null when
@@ -150,23 +149,13 @@ pub struct AttendanceSummary {
     pub suppressed: bool,
 }
 
-impl AttendanceSummary {
-    /// The tally through disclosure control.
-    pub fn new(tally: AttendanceTally) -> Self {
-        let registered = tally.registered.protect(Measure::Recorded);
-        let present = tally.present.protect(Measure::Present).gate(registered);
-        let absent = tally
-            .registered
-            .minus(&tally.present)
-            .protect(Measure::Absent)
-            .gate(registered);
+impl From<ShownAttendance> for AttendanceSummary {
+    fn from(shown: ShownAttendance) -> Self {
         Self {
-            registered: registered.value(),
-            present: present.value(),
-            absent: absent.value(),
-            suppressed: registered.is_suppressed()
-                || present.is_suppressed()
-                || absent.is_suppressed(),
+            registered: shown.registered.value(),
+            present: shown.present.value(),
+            absent: shown.absent.value(),
+            suppressed: shown.is_suppressed(),
         }
     }
 }
@@ -174,31 +163,16 @@ impl AttendanceSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(registered: (i64, i64, i64), present: (i64, i64, i64)) -> AttendanceSummary {
-        AttendanceSummary::new(AttendanceTally {
-            registered: Figure::new(registered.0, registered.1, registered.2),
-            present: Figure::new(present.0, present.1, present.2),
-        })
-    }
+    use crate::auth::policy::disclosure::Figure;
 
     #[test]
-    fn no_rows_is_zero_and_shown() {
+    fn the_summary_shows_what_the_policy_decided() {
+        let full = AttendanceTally {
+            registered: Figure::new(3, 3, 100),
+            present: Figure::new(2, 2, 60),
+        };
         assert_eq!(
-            summary((0, 0, 0), (0, 0, 0)),
-            AttendanceSummary {
-                registered: Some(0),
-                present: Some(0),
-                absent: Some(0),
-                suppressed: false
-            }
-        );
-    }
-
-    #[test]
-    fn full_rights_see_everything_exactly() {
-        assert_eq!(
-            summary((3, 3, 100), (2, 2, 60)),
+            AttendanceSummary::from(full.protect()),
             AttendanceSummary {
                 registered: Some(3),
                 present: Some(2),
@@ -206,30 +180,12 @@ mod tests {
                 suppressed: false
             }
         );
-    }
-
-    #[test]
-    fn a_small_session_is_withheld_whatever_its_keys() {
-        for key in (0..(1_i64 << 32)).step_by(7_919_113) {
-            let s = summary((3, 0, key), (3, 0, key));
-            if s.registered.is_none() {
-                assert_eq!((s.present, s.absent), (None, None));
-                assert!(s.suppressed);
-            } else {
-                // Perturbed upwards: never the true 3, never below 5.
-                assert!(s.registered >= Some(5), "{s:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn others_see_perturbed_figures_that_repeat() {
-        let a = summary((30, 0, 12_345), (25, 0, 6_789));
-        let b = summary((30, 0, 12_345), (25, 0, 6_789));
-        assert_eq!(a, b);
-        // A leader with 20 of the 30 registered still sees the mixed
-        // session through the noise, not exactly.
-        let mixed = summary((30, 20, 99), (25, 18, 77));
-        assert!(mixed.registered.is_some());
+        let small = AttendanceTally {
+            registered: Figure::new(1, 0, 0),
+            present: Figure::new(1, 0, 0),
+        };
+        let shown = AttendanceSummary::from(small.protect());
+        assert_eq!(shown.suppressed, shown.registered.is_none());
+        assert_ne!(shown.registered, Some(1));
     }
 }

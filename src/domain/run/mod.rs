@@ -350,13 +350,15 @@ impl Session {
     /// exact for viewers with full rights on everyone registered, perturbed
     /// or withheld for others (see `AttendanceSummary`).
     async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<AttendanceSummary> {
+        // A session without records counts zero of everything; what the
+        // viewer is shown is the policy's decision.
         let tally = ctx
             .loaders()?
             .attendance_by_session
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(AttendanceSummary::new(tally))
+        Ok(tally.protect().into())
     }
 }
 
