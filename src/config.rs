@@ -108,6 +108,29 @@ pub enum Command {
     /// Print a signed development token for a role and scope (the token
     /// is the last line of the output).
     Token(TokenArgs),
+    /// Write everything the register holds about one person as JSON (the
+    /// right of access): the answer of the `personalData` query.
+    ExportPerson {
+        /// The person: a global id or a UUID.
+        #[arg(long)]
+        person: String,
+        /// The file to write; standard output when left out.
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Erase the personal data of persons whose runs all ended more than
+    /// the retention period ago (as `erasePerson` does), in batches; safe
+    /// to run while the server serves, and to run again.
+    Retention {
+        /// Years personal data is kept after the runs a person took part
+        /// in ended.
+        #[arg(long, env = "KOMPETANSE_RETENTION_YEARS", default_value_t = 5,
+              value_parser = clap::value_parser!(u32).range(1..=100))]
+        years: u32,
+        /// Only count who is due; erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// The benchmarks of `kompetanse bench`.

@@ -122,6 +122,42 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("use as:  Authorization: Bearer <token below>");
             println!("{}", minted.token);
         }
+        Command::ExportPerson { person, output } => {
+            settings.validate()?;
+            let conn = db::connect_maintenance(&settings).await?;
+            db::migrate(&conn).await?;
+            let data = domain::people::subject_access::export(&conn, &person).await?;
+            let text = serde_json::to_string_pretty(&data)?;
+            match output {
+                Some(file) => {
+                    std::fs::write(&file, text + "\n")?;
+                    eprintln!("written to {}", file.display());
+                }
+                None => println!("{text}"),
+            }
+        }
+        Command::Retention { years, dry_run } => {
+            settings.validate()?;
+            let conn = db::connect_maintenance(&settings).await?;
+            db::migrate(&conn).await?;
+            let today = chrono::Utc::now().date_naive();
+            let report = domain::people::retention::apply(
+                &conn,
+                years,
+                today,
+                dry_run,
+                domain::people::retention::BATCH,
+            )
+            .await?;
+            println!(
+                "{report}{}",
+                if dry_run {
+                    " (dry run: nothing erased)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     Ok(())
 }

@@ -502,3 +502,189 @@ async fn a_person_corrects_their_own_name_and_email() {
     .await;
     assert_eq!(res.data()["updatePerson"]["person"]["jobTitle"], "Fagleder");
 }
+
+/// The person reads everything held about them in one query, and it is
+/// all of it: the answer is checked against the database. ADMIN reads the
+/// same, and `kompetanse export-person` writes it; others may not.
+#[tokio::test]
+async fn a_person_reads_everything_held_about_them() {
+    use kompetanse::domain::people::subject_access::EXPORT_QUERY;
+    let fx = fx().await;
+    let app = &fx.app;
+    let pid = key_of(&fx.person);
+    let vars = json!({ "person": fx.person });
+    let own = call(app, Some(&fx.own), EXPORT_QUERY, vars.clone()).await;
+    let data = own.data()["personalData"].clone();
+    assert_eq!(data["person"]["name"], fx.name.as_str());
+    assert_eq!(data["person"]["email"], fx.email.as_str());
+
+    // Against the database.
+    let db = &app.db;
+    let participations = entity::participation::Entity::find()
+        .filter(entity::participation::Column::PersonId.eq(pid))
+        .all(db)
+        .await
+        .unwrap();
+    let ids: Vec<String> = participations
+        .iter()
+        .map(|p| gid("Participation", p.id))
+        .collect();
+    let answered: Vec<String> = data["participations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(answered, ids);
+    let attendance = entity::attendance::Entity::find()
+        .filter(entity::attendance::Column::PersonId.eq(pid))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        data["attendance"].as_array().unwrap().len(),
+        attendance.len()
+    );
+    assert_eq!(data["attendance"][0]["session"]["id"], fx.session);
+    let assignments = entity::role_assignment::Entity::find()
+        .filter(entity::role_assignment::Column::PersonId.eq(pid))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(assignments.len(), 1);
+    assert_eq!(data["roleAssignments"][0]["subject"], fx.subject.as_str());
+    let about = entity::audit_log::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| {
+            a.entity_id == Some(pid)
+                || a.change.contains(&pid.to_string())
+                || a.subject.as_deref() == Some(fx.subject.as_str())
+        })
+        .count();
+    // registerPerson, signUp, recordAttendance, assignRole at least.
+    assert!(about >= 4, "{about}");
+    assert_eq!(data["auditEntries"].as_array().unwrap().len(), about);
+
+    // ADMIN reads the same; the export command writes the same.
+    let admin = call(app, Some(&fx.admin), EXPORT_QUERY, vars.clone()).await;
+    assert_eq!(admin.data()["personalData"], data);
+    let exported = kompetanse::domain::people::subject_access::export(db, &pid.to_string())
+        .await
+        .unwrap();
+    assert_eq!(exported, data);
+
+    // Nobody else: the leader manages the person but does not read all
+    // of it here; others cannot see the person at all.
+    for (who, tok, code) in [
+        ("leader", Some(fx.leader.as_str()), "FORBIDDEN"),
+        ("other leader", Some(fx.other_leader.as_str()), "NOT_FOUND"),
+        ("anonymous", None, "NOT_FOUND"),
+    ] {
+        let res = call(app, tok, EXPORT_QUERY, vars.clone()).await;
+        assert_eq!(res.codes(), [code], "{who}: {}", res.body);
+    }
+}
+
+/// The retention rule erases persons whose runs all ended more than the
+/// period ago, as `erasePerson` does: a dry run only counts, a run erases
+/// in batches, a second run finds nothing; recent persons stay.
+#[tokio::test]
+async fn retention_erases_what_is_past_its_time() {
+    use kompetanse::domain::people::retention;
+    let fx = fx().await;
+    let app = &fx.app;
+    let db = &app.db;
+    let hamar = common::service_id(db, "hamar-barneverntjeneste").await;
+    // An old run (ended 2015) and a person who took part only in it,
+    // whose record has not changed since.
+    let res = call(
+        app,
+        Some(&fx.admin),
+        "mutation($i: CreateRunInput!) { createRun(input: $i) { run { id } } }",
+        json!({ "i": { "programme": gid("Programme", entity::programme::Entity::find()
+            .filter(entity::programme::Column::Slug.eq(fx.programme.as_str()))
+            .one(db).await.unwrap().unwrap().id),
+            "title": "Kull 2015", "year": 2015, "startsOn": "2015-01-12", "endsOn": "2015-06-30" } }),
+    )
+    .await;
+    let old_run = res.data()["createRun"]["run"]["id"].clone();
+    call(
+        app,
+        Some(&fx.leader),
+        "mutation($run: ID!, $service: ID!) { enrolService(input: {run: $run, service: $service}) { enrolment { id } } }",
+        json!({ "run": old_run, "service": gid("Service", hamar) }),
+    )
+    .await
+    .data();
+    let res = call(
+        app,
+        Some(&fx.leader),
+        "mutation($i: RegisterPersonInput!) { registerPerson(input: $i) { person { id } } }",
+        json!({ "i": { "service": gid("Service", hamar), "name": "Gammel Deltaker",
+                       "email": format!("{}@hamar.kommune.no", Uuid::now_v7().simple()) } }),
+    )
+    .await;
+    let old_person = res.data()["registerPerson"]["person"]["id"].clone();
+    call(
+        app,
+        Some(&fx.leader),
+        "mutation($run: ID!, $person: ID!) { signUp(input: {run: $run, person: $person}) { participation { id } } }",
+        json!({ "run": old_run, "person": old_person }),
+    )
+    .await
+    .data();
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(9 * 365);
+    entity::person::Entity::update_many()
+        .col_expr(entity::person::Column::UpdatedAt, long_ago.into())
+        .filter(entity::person::Column::Id.eq(key_of(&old_person)))
+        .exec(db)
+        .await
+        .unwrap();
+    // The fixture's person, in a 2026 run, is not due even when its record
+    // is as old.
+    entity::person::Entity::update_many()
+        .col_expr(entity::person::Column::UpdatedAt, long_ago.into())
+        .filter(entity::person::Column::Id.eq(key_of(&fx.person)))
+        .exec(db)
+        .await
+        .unwrap();
+    let erased = |id: &Value| {
+        let id = key_of(id);
+        async move {
+            entity::person::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .erased_at
+                .is_some()
+        }
+    };
+
+    let today = chrono::Utc::now().date_naive();
+    let dry = retention::apply(db, 5, today, true, 1).await.unwrap();
+    assert!(dry.due >= 1, "{dry}");
+    assert_eq!(dry.erased, 0);
+    assert!(!erased(&old_person).await);
+    // Kept for 12 years, it is not due yet.
+    let long = retention::apply(db, 12, today, true, 1).await.unwrap();
+    assert!(long.due < dry.due, "{long} {dry}");
+
+    let done = retention::apply(db, 5, today, false, 1).await.unwrap();
+    assert!(done.erased >= 1 && done.batches >= done.erased, "{done}");
+    assert!(erased(&old_person).await);
+    assert!(!erased(&fx.person).await);
+    let again = retention::apply(db, 5, today, false, 1).await.unwrap();
+    assert_eq!((again.due, again.erased), (0, 0), "{again}");
+    // Erased as erasePerson erases: audited under the retention's name.
+    let logged = entity::audit_log::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .any(|a| a.action == "retention" && a.entity_id == Some(key_of(&old_person)));
+    assert!(logged);
+}

@@ -37,6 +37,7 @@ pub struct Query(
     domain::run::RunQuery,
     domain::funding::FundingQuery,
     domain::people::PeopleQuery,
+    domain::people::subject_access::SubjectAccessQuery,
     domain::statistics::StatisticsQuery,
 );
 

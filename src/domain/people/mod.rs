@@ -8,6 +8,8 @@
 
 pub mod completion;
 pub mod privacy;
+pub mod retention;
+pub mod subject_access;
 pub mod write;
 
 use std::collections::HashSet;
