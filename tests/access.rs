@@ -63,6 +63,9 @@ enum Expect {
     /// A list of totals rows (no grouping: one row) whose `grants` count
     /// depends on the role, as in `Rows`.
     Total([i64; 6]),
+    /// Data ("") or the error code each role gets, in the order of `Rows`;
+    /// "NOT_FOUND|FORBIDDEN" accepts either.
+    Codes([&'static str; 6]),
 }
 
 #[tokio::test]
@@ -109,6 +112,20 @@ async fn every_role_against_every_root_field() {
             .collect();
         persons.len() as i64
     };
+    // The staff viewer's own person (as `viewers` picks it).
+    let staff_person = entity::person::Entity::find()
+        .filter(
+            entity::person::Column::ServiceId.eq(common::service_id(
+                &app.db,
+                "hamar-barneverntjeneste",
+            )
+            .await),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let table: Vec<(&str, String, Expect)> = vec![
         (
             "node",
@@ -223,6 +240,21 @@ async fn every_role_against_every_root_field() {
             Expect::Rows([0, 1, hamar_staff, nubu_participants, 0, 37]),
         ),
         (
+            "personalData",
+            format!(
+                "{{ personalData(person: \"{}\") {{ person {{ id }} }} }}",
+                common::gid("Person", staff_person)
+            ),
+            Expect::Codes([
+                "NOT_FOUND",
+                "",
+                "FORBIDDEN",
+                "NOT_FOUND|FORBIDDEN",
+                "NOT_FOUND",
+                "",
+            ]),
+        ),
+        (
             "roleAssignments",
             "{ roleAssignments { totalCount } }".into(),
             Expect::AdminOnly,
@@ -290,6 +322,18 @@ async fn every_role_against_every_root_field() {
                         json!([{ "grants": counts[i] }]),
                         "{name} for {role}"
                     );
+                }
+                Expect::Codes(codes) => {
+                    if codes[i].is_empty() {
+                        assert!(res.data()[*name].is_object(), "{name} for {role}");
+                    } else {
+                        let got = res.codes();
+                        assert!(
+                            got.len() == 1 && codes[i].split('|').any(|c| c == got[0]),
+                            "{name} for {role}: {}",
+                            res.body
+                        );
+                    }
                 }
                 Expect::AdminOnly => {
                     if *role == "admin" {

@@ -191,6 +191,23 @@ async fn fx() -> Fx {
     }
 }
 
+/// A colleague of the fixture's person in Hamar, on record (not erased).
+async fn colleague(fx: &Fx) -> Uuid {
+    let db = &fx.app.db;
+    entity::person::Entity::find()
+        .filter(
+            entity::person::Column::ServiceId
+                .eq(common::service_id(db, "hamar-barneverntjeneste").await),
+        )
+        .filter(entity::person::Column::Id.ne(key_of(&fx.person)))
+        .filter(entity::person::Column::ErasedAt.is_null())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
 impl Fx {
     /// The admin's exact figures of the programme: participants,
     /// attendances, completions.
@@ -381,22 +398,7 @@ async fn erasure_leaves_no_trace_and_keeps_the_figures() {
 async fn only_admin_and_the_leader_may_erase() {
     let fx = fx().await;
     let app = &fx.app;
-    // A colleague in the same service.
-    let colleague = entity::person::Entity::find()
-        .filter(
-            entity::person::Column::ServiceId.eq(common::service_id(
-                &app.db,
-                "hamar-barneverntjeneste",
-            )
-            .await),
-        )
-        .filter(entity::person::Column::Id.ne(key_of(&fx.person)))
-        .filter(entity::person::Column::ErasedAt.is_null())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let colleague = colleague(&fx).await;
     let staff_claims = {
         let mut c = with_role("privacy-staff", Role::Staff);
         c.person_id = Some(colleague);
@@ -470,20 +472,7 @@ async fn a_person_corrects_their_own_name_and_email() {
         assert_eq!(res.codes(), ["FORBIDDEN"], "{input}: {}", res.body);
     }
     // Another person of the same service is not theirs to see.
-    let other = entity::person::Entity::find()
-        .filter(
-            entity::person::Column::ServiceId.eq(common::service_id(
-                &app.db,
-                "hamar-barneverntjeneste",
-            )
-            .await),
-        )
-        .filter(entity::person::Column::Id.ne(key_of(&fx.person)))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let other = colleague(&fx).await;
     let res = call(
         app,
         Some(&fx.own),
