@@ -501,8 +501,34 @@ async fn a_person_reads_everything_held_about_them() {
     let fx = fx().await;
     let app = &fx.app;
     let pid = key_of(&fx.person);
+    // A colleague signed up and recorded in the same call as the person:
+    // that audit entry names both, and the person reads only their line.
+    let colleague_key = colleague(&fx).await.to_string();
+    let colleague = gid("Person", colleague(&fx).await);
+    call(
+        app,
+        Some(&fx.leader),
+        "mutation($run: ID!, $person: ID!) { signUp(input: {run: $run, person: $person}) { participation { id } } }",
+        json!({ "run": fx.run, "person": colleague }),
+    )
+    .await
+    .data();
+    call(
+        app,
+        Some(&fx.leader),
+        "mutation($s: ID!, $e: [AttendanceEntryInput!]!) { recordAttendance(input: {session: $s, entries: $e}) { created } }",
+        json!({ "s": fx.session, "e": [{ "person": fx.person, "present": false },
+                                       { "person": colleague, "present": false }] }),
+    )
+    .await
+    .data();
     let vars = json!({ "person": fx.person });
     let own = call(app, Some(&fx.own), EXPORT_QUERY, vars.clone()).await;
+    assert!(
+        !own.body.to_string().contains(&colleague_key),
+        "another person's attendance line: {}",
+        own.body
+    );
     let data = own.data()["personalData"].clone();
     assert_eq!(data["person"]["name"], fx.name.as_str());
     assert_eq!(data["person"]["email"], fx.email.as_str());

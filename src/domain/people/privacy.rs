@@ -29,7 +29,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::Person;
+use super::{Person, subject_access};
 use crate::audit::{self, Change};
 use crate::auth::{Viewer, policy, viewer};
 use crate::domain::write;
@@ -83,11 +83,7 @@ pub async fn erase(
         return Ok((row, Erasure::default()));
     }
     let pid = row.id;
-    let assignments = role_assignment::Entity::find()
-        .filter(role_assignment::Column::PersonId.eq(pid))
-        .all(txn)
-        .await?;
-    let subjects: HashSet<String> = assignments.iter().map(|a| a.subject.clone()).collect();
+    let subjects = subject_access::subjects_of(txn, pid).await?;
     let role_assignments_removed = role_assignment::Entity::delete_many()
         .filter(role_assignment::Column::PersonId.eq(pid))
         .exec(txn)
@@ -141,13 +137,10 @@ async fn redact_audit_log(
     pid: Uuid,
     subjects: &HashSet<String>,
 ) -> ApiResult<u64> {
-    let mut which = Condition::any()
-        .add(audit_log::Column::EntityId.eq(pid))
-        .add(audit_log::Column::Change.contains(pid.to_string()));
+    // The entries about the person, and any whose change names a subject.
+    let mut which = subject_access::audit_entries_about(pid, subjects);
     for subject in subjects {
-        which = which
-            .add(audit_log::Column::Subject.eq(subject.as_str()))
-            .add(audit_log::Column::Change.contains(subject.as_str()));
+        which = which.add(audit_log::Column::Change.contains(subject.as_str()));
     }
     let entries = audit_log::Entity::find().filter(which).all(txn).await?;
     let person = pid.to_string();

@@ -130,9 +130,27 @@ impl PersonalData {
             .all(db)
             .await?
             .into_iter()
-            .map(AuditEntry)
+            .map(|entry| AuditEntry(own_part(entry, self.person.id)))
             .collect())
     }
+}
+
+/// The part of an audit entry that is about the person `pid`: an
+/// attendance list (`recordAttendance`) records every person of the call,
+/// and only the person's own line is theirs to read.
+fn own_part(mut entry: audit_log::Model, pid: Uuid) -> audit_log::Model {
+    let Ok(mut change) = serde_json::from_str::<serde_json::Value>(&entry.change) else {
+        return entry;
+    };
+    let person = serde_json::Value::String(pid.to_string());
+    if let Some(lines) = change
+        .get_mut("entries")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        lines.retain(|line| line.get("person") == Some(&person));
+        entry.change = change.to_string();
+    }
+    entry
 }
 
 /// Whether `viewer` may read everything held about `row`: ADMIN, and the
