@@ -37,6 +37,7 @@ pub mod service_area;
 pub mod service_municipality;
 pub mod session;
 pub mod stats_run_kind;
+pub mod stats_run_person_kind;
 pub mod stats_run_service;
 pub mod stats_run_service_kind;
 
@@ -70,6 +71,7 @@ pub mod prelude {
     pub use crate::service_municipality::Entity as ServiceMunicipality;
     pub use crate::session::Entity as Session;
     pub use crate::stats_run_kind::Entity as StatsRunKind;
+    pub use crate::stats_run_person_kind::Entity as StatsRunPersonKind;
     pub use crate::stats_run_service::Entity as StatsRunService;
     pub use crate::stats_run_service_kind::Entity as StatsRunServiceKind;
 }

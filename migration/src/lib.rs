@@ -22,6 +22,7 @@ mod m20261205_000003_provider_contact;
 mod m20261206_000001_stable_ids;
 mod m20261206_000002_synthetic_tally;
 mod m20261206_000003_person_erasure;
+mod m20261207_000001_people_tallies;
 pub mod stable_ids;
 
 /// The ordered list of migrations.
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_stable_ids::Migration),
             Box::new(m20261206_000002_synthetic_tally::Migration),
             Box::new(m20261206_000003_person_erasure::Migration),
+            Box::new(m20261207_000001_people_tallies::Migration),
         ]
     }
 }

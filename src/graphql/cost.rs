@@ -8,7 +8,7 @@
 //! | field | cost |
 //! |---|---|
 //! | `participationStats` | (100 + selection) × (1 + dimensions) × 2 with a session kind (grouped or filtered) ÷ 2 with a narrowing filter |
-//! | `ParticipationStatsRow.people` | 200 (distinct people read the participations themselves) |
+//! | `ParticipationStatsRow.people` | 200 (distinct people may read the participations themselves) |
 //! | `grantTotals` | (50 + selection) × (1 + dimensions) |
 //! | `coverage` | 500 + selection |
 //!

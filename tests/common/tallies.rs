@@ -2,10 +2,11 @@
 //! the rows the writes left (counts and record-key sums) equal a recount
 //! from scratch.
 
-use entity::{stats_run_kind, stats_run_service, stats_run_service_kind};
+use entity::{stats_run_kind, stats_run_person_kind, stats_run_service, stats_run_service_kind};
 use kompetanse::domain::statistics::tally;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -65,6 +66,54 @@ async fn snapshot(db: &impl sea_orm::ConnectionTrait, run: Uuid) -> Vec<String> 
             r.present
         ));
     }
+    for r in stats_run_person_kind::Entity::find()
+        .filter(stats_run_person_kind::Column::RunId.eq(run))
+        .order_by_asc(stats_run_person_kind::Column::Kind)
+        .order_by_asc(stats_run_person_kind::Column::PersonId)
+        .all(db)
+        .await
+        .unwrap()
+    {
+        rows.push(format!(
+            "person×kind {} {} {} key {}",
+            r.kind, r.person_id, r.service_id, r.record_key
+        ));
+    }
+    // The distinct people of the run's services.
+    let mut people: Vec<String> = Vec::new();
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT p.service_id, p.by_year, p.year, p.by_kind, p.kind, p.by_programme, \
+           p.programme_id, p.people, p.people_key \
+         FROM stats_service_people p WHERE p.service_id IN \
+         (SELECT t.service_id FROM stats_run_service t WHERE t.run_id = {})",
+        if backend == DatabaseBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        }
+    );
+    for r in db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [run.into()]))
+        .await
+        .unwrap()
+    {
+        people.push(format!(
+            "people {} {}/{:?} {}/{:?} {}/{:?} {} key {}",
+            r.try_get_by_index::<Uuid>(0).unwrap(),
+            r.try_get_by_index::<bool>(1).unwrap(),
+            r.try_get_by_index::<Option<i32>>(2).unwrap(),
+            r.try_get_by_index::<bool>(3).unwrap(),
+            r.try_get_by_index::<Option<String>>(4).unwrap(),
+            r.try_get_by_index::<bool>(5).unwrap(),
+            r.try_get_by_index::<Option<Uuid>>(6).unwrap(),
+            r.try_get_by_index::<i64>(7).unwrap(),
+            r.try_get_by_index::<i64>(8).unwrap(),
+        ));
+    }
+    // The table has no key to order by that both engines order alike.
+    people.sort();
+    rows.extend(people);
     rows
 }
 
@@ -72,8 +121,32 @@ async fn snapshot(db: &impl sea_orm::ConnectionTrait, run: Uuid) -> Vec<String> 
 /// its facts (done in a transaction that is rolled back), and returns the
 /// rows.
 pub async fn assert_in_step(db: &DatabaseConnection, run: Uuid) -> Vec<String> {
-    let kept = snapshot(db, run).await;
+    // Read and recount in one transaction that first takes the locks that
+    // writes take (the run's row and its services' rows on PostgreSQL, the
+    // database's write lock on SQLite), so that writes of other tests to
+    // the same services cannot land between the two readings.
     let txn = db.begin().await.unwrap();
+    let backend = db.get_database_backend();
+    let lock = if backend == DatabaseBackend::Postgres {
+        "SELECT s.id FROM service s WHERE s.id IN \
+         (SELECT t.service_id FROM stats_run_service t WHERE t.run_id = $1) \
+         ORDER BY s.id FOR NO KEY UPDATE"
+    } else {
+        "UPDATE stats_run_kind SET sessions = sessions WHERE run_id = ?"
+    };
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT id FROM programme_run WHERE id = $1 FOR UPDATE",
+            [run.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    txn.execute_raw(Statement::from_sql_and_values(backend, lock, [run.into()]))
+        .await
+        .unwrap();
+    let kept = snapshot(&txn, run).await;
     tally::refresh_run(&txn, run).await.unwrap();
     let recounted = snapshot(&txn, run).await;
     txn.rollback().await.unwrap();

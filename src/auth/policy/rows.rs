@@ -78,6 +78,8 @@ pub const UNLOADED_TABLES: &[&str] = &[
     "stats_run_kind",
     "stats_run_service",
     "stats_run_service_kind",
+    "stats_run_person_kind",
+    "stats_service_people",
     "idempotency_key",
 ];
 

@@ -423,6 +423,11 @@ impl RunMutation {
             am.status = Set(status);
         }
         let after = write::update_versioned(&txn, am, input.version, "programme run").await?;
+        if after.year != before.year {
+            // The distinct people per year of the run's services move with
+            // it (the run tallies themselves do not hold the year).
+            tally::refresh_run(&txn, after.id).await?;
+        }
         write::audit(
             &txn,
             &viewer,

@@ -336,10 +336,13 @@ impl ParticipationStatsRow {
     }
     /// Distinct people signed up to the runs of the group (at any time),
     /// each counted once however many runs they took part in; with a
-    /// session kind, those present at a session of that kind. Counted from
-    /// the participations themselves, so asking for it makes the request
-    /// slower on large groupings; it is computed only when selected. Null
-    /// when suppressed.
+    /// session kind, those present at a session of that kind. Grouped and
+    /// filtered by area, service, service kind, year, session kind and
+    /// programme it is summed from per-service counts; by provider or
+    /// network, filtered by run status, or for a provider's token it is
+    /// counted from the participations themselves, which makes the
+    /// request slower on large groupings. Computed only when selected.
+    /// Null when suppressed.
     #[graphql(complexity = "crate::graphql::cost::PEOPLE")]
     async fn people(&self) -> Option<i64> {
         self.people

@@ -40,11 +40,10 @@
 //! summed. Every people count is taken twice: in full and over the facts
 //! the viewer has full rights to (see [`crate::auth::policy::statistics`]).
 
-use entity::attendance;
 use entity::enums::{GrantStatus, RunStatus, ServiceKind, SessionKind};
 use entity::{
     enrolment, funding_grant, municipality, participation, person, programme_provider,
-    programme_run, service, service_area, session, stats_run_kind, stats_run_service,
+    programme_run, service, service_area, stats_run_kind, stats_run_person_kind, stats_run_service,
     stats_run_service_kind,
 };
 use sea_orm::Condition;
@@ -54,7 +53,7 @@ use sea_orm::sea_query::{
 use uuid::Uuid;
 
 use crate::auth::policy::statistics::{FactRights, own_people_facts, services_of_offices};
-use crate::auth::{Viewer, policy};
+use crate::auth::{Scope, Viewer, policy};
 
 /// A dimension of the statistics, as the SQL sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -819,105 +818,195 @@ impl Plan {
     }
 
     /// Distinct people: persons signed up to the runs, each counted once
-    /// per group (with a session kind: present at a session of that kind),
-    /// from the participations themselves (`rights` over the run `r` and
-    /// the person's service `pe.service_id`, joined only when the rights,
-    /// grouping or filter need it).
+    /// per group, from the participations themselves (`pa`, with the
+    /// person `pe` joined only when the rights, grouping or filter need
+    /// it); with a session kind, persons signed up and present at a
+    /// session of that kind, from their tally (`k`, which carries the
+    /// person's service and record key). `rights` are over the run `r` and
+    /// the person's service ([`Self::people_service`]).
     fn people(&self, rights: &FactRights) -> SelectStatement {
         let mut q = Query::select();
-        q.from_as(participation::Entity, Alias::new("pa")).join_as(
-            JoinType::InnerJoin,
-            programme_run::Entity,
-            Alias::new("r"),
-            col("r", programme_run::Column::Id)
-                .equals((Alias::new("pa"), participation::Column::RunId)),
-        );
         // A viewer with full rights on everything sees exact figures, so
         // its statement needs no record keys (and no second distinct sum).
         let keyed = !matches!(rights, FactRights::All);
-        // The person, for the record key, and the service where the
-        // grouping, filter or rights need it.
-        if keyed || self.uses_service() {
-            q.join_as(
+        let (person, key): (Expr, Expr) = if self.uses_session() {
+            q.from_as(stats_run_person_kind::Entity, Alias::new("k"))
+                .join_as(
+                    JoinType::InnerJoin,
+                    programme_run::Entity,
+                    Alias::new("r"),
+                    col("r", programme_run::Column::Id)
+                        .equals((Alias::new("k"), stats_run_person_kind::Column::RunId)),
+                );
+            (
+                col("k", stats_run_person_kind::Column::PersonId),
+                col("k", stats_run_person_kind::Column::RecordKey),
+            )
+        } else {
+            q.from_as(participation::Entity, Alias::new("pa")).join_as(
                 JoinType::InnerJoin,
-                person::Entity,
-                Alias::new("pe"),
-                col("pe", person::Column::Id)
-                    .equals((Alias::new("pa"), participation::Column::PersonId)),
+                programme_run::Entity,
+                Alias::new("r"),
+                col("r", programme_run::Column::Id)
+                    .equals((Alias::new("pa"), participation::Column::RunId)),
             );
-        }
+            // The person, for the record key, and the service where the
+            // grouping, filter or rights need it.
+            if keyed || self.uses_service() {
+                q.join_as(
+                    JoinType::InnerJoin,
+                    person::Entity,
+                    Alias::new("pe"),
+                    col("pe", person::Column::Id)
+                        .equals((Alias::new("pa"), participation::Column::PersonId)),
+                );
+            }
+            (
+                col("pa", participation::Column::PersonId),
+                col("pe", person::Column::RecordKey),
+            )
+        };
         self.join_provider(&mut q);
         if self.uses_service() {
-            self.join_service(&mut q, col("pe", person::Column::ServiceId));
-        }
-        if self.uses_session() {
-            q.join_as(
-                JoinType::InnerJoin,
-                attendance::Entity,
-                Alias::new("at"),
-                Condition::all()
-                    .add(
-                        col("at", attendance::Column::PersonId)
-                            .equals((Alias::new("pa"), participation::Column::PersonId)),
-                    )
-                    .add(col("at", attendance::Column::Present).eq(true)),
-            )
-            .join_as(
-                JoinType::InnerJoin,
-                session::Entity,
-                Alias::new("k"),
-                Condition::all()
-                    .add(
-                        col("k", session::Column::Id)
-                            .equals((Alias::new("at"), attendance::Column::SessionId)),
-                    )
-                    .add(
-                        col("k", session::Column::RunId)
-                            .equals((Alias::new("pa"), participation::Column::RunId)),
-                    ),
-            );
+            self.join_service(&mut q, self.people_service());
         }
         self.filters(&mut q);
-        // Each person once per group, and once more when one of their
-        // rows is within the viewer's rights. `COUNT(DISTINCT …)` sorts
-        // each group's persons, which both engines do faster here than
-        // hashing every (group, person) pair first (few, large groups).
-        let person = || col("pa", participation::Column::PersonId);
-        let own: Expr = match rights {
-            FactRights::All => Func::count_distinct(person()).into(),
-            FactRights::Nothing => zero(),
-            FactRights::Some(cond) => {
-                Func::count_distinct(Expr::case(cond.clone(), person()).finally(Expr::null()))
-                    .into()
-            }
-        };
         self.select_keys(&mut q);
+        if !keyed {
+            // Full rights: each person once per group. `COUNT(DISTINCT …)`
+            // sorts each group's persons, which both engines do faster
+            // here than hashing every (group, person) pair first (few,
+            // large groups).
+            let people: Expr = Func::count_distinct(person).into();
+            Self::measures(
+                &mut q,
+                vec![("people", people.clone()), ("people_own", people)],
+            );
+            self.group_keys(&mut q);
+            return q;
+        }
+        // Each person once per group with its record key, and whether one
+        // of its rows is within the viewer's rights; then counted and
+        // summed per group. The record keys are summed per person, as the
+        // per-service counts sum them, so the same persons give the same
+        // sum whichever way a figure is counted.
+        q.expr_as(person.clone(), Alias::new("p"))
+            .expr_as(key.clone(), Alias::new("rk"))
+            .expr_as(Func::max(rights.flag()), Alias::new("own"));
+        self.group_keys(&mut q);
+        q.add_group_by([person, key]);
+        let mut outer = Query::select();
+        self.outer_keys(&mut outer, "i");
+        Self::measures(
+            &mut outer,
+            vec![
+                ("people", bigint(Func::count(Expr::cust("*")))),
+                ("people_own", sum(col("i", "own"))),
+                ("people_key", sum(col("i", "rk"))),
+            ],
+        );
+        outer.from_subquery(q, Alias::new("i"));
+        self.group_outer_keys(&mut outer, "i");
+        outer
+    }
+
+    /// Whether distinct people can be summed from the per-service counts
+    /// (`stats_service_people`): the grouping and filter are by the
+    /// person's service side (area, service kind, service), year, session
+    /// kind and programme only, and the viewer's rights depend on the
+    /// person's service only (not on a provider's programmes). A person
+    /// belongs to one service, so such counts add up over services; over
+    /// programmes, providers or networks they would not.
+    fn people_sum_applies(&self, viewer: &Viewer) -> bool {
+        let f = &self.filter;
+        self.dims.iter().all(|d| {
+            matches!(
+                d,
+                Dim::Year
+                    | Dim::SessionKind
+                    | Dim::Programme
+                    | Dim::County
+                    | Dim::Municipality
+                    | Dim::ServiceKind
+            )
+        }) && f.provider.is_none()
+            && f.network.is_none()
+            && f.status.is_none()
+            && !viewer
+                .scopes
+                .iter()
+                .any(|s| matches!(s, Scope::Provider { .. }))
+    }
+
+    /// Distinct people summed from the per-service counts `y` (see
+    /// [`Self::people_sum_applies`]), from the slice of the grouping: per
+    /// year or over all years, per programme or over all programmes, per
+    /// session kind or signed up. `rights` are
+    /// over the service `y.service_id`. The same persons give the same
+    /// record-key sum as [`Self::people`] does: both sum it per person.
+    fn people_summed(&self, rights: &FactRights) -> SelectStatement {
+        let mut q = Query::select();
+        q.from_as(Alias::new("stats_service_people"), Alias::new("y"));
+        let by_year = self.grouped(Dim::Year) || self.filter.year.is_some();
+        let by_programme = self.grouped(Dim::Programme) || self.filter.programme.is_some();
+        q.and_where(col("y", "by_year").eq(by_year))
+            .and_where(col("y", "by_kind").eq(self.uses_session()))
+            .and_where(col("y", "by_programme").eq(by_programme));
+        if let Some(year) = self.filter.year {
+            q.and_where(col("y", "year").eq(year));
+        }
+        if let Some(programme) = self.filter.programme {
+            q.and_where(col("y", "programme_id").eq(programme));
+        }
+        if let Some(kind) = self.filter.session_kind {
+            q.and_where(col("y", "kind").eq(kind.as_str()));
+        }
+        if self.uses_service() {
+            self.join_service(&mut q, col("y", "service_id"));
+        }
+        self.service_filters(&mut q);
+        let key = |d: Dim| match d {
+            Dim::Year => col("y", "year"),
+            Dim::SessionKind => col("y", "kind"),
+            Dim::Programme => col("y", "programme_id"),
+            d => d.expr(),
+        };
+        for d in &self.dims {
+            q.expr_as(key(*d), Alias::new(d.key()));
+        }
+        let people = || col("y", "people");
+        let own = match rights {
+            FactRights::All => sum(people()),
+            FactRights::Nothing => zero(),
+            FactRights::Some(cond) => sum(Expr::case(cond.clone(), people()).finally(0).into()),
+        };
+        let key_sum = if matches!(rights, FactRights::All) {
+            zero()
+        } else {
+            sum(col("y", "people_key"))
+        };
         Self::measures(
             &mut q,
             vec![
-                ("people", Func::count_distinct(person()).into()),
+                ("people", sum(people())),
                 ("people_own", own),
-                // The sum of the distinct record keys: two persons of a group
-                // with the same key (one chance in 2^32 per pair) count
-                // once, which changes the cell's noise, not its count.
-                (
-                    "people_key",
-                    if keyed {
-                        bigint(Func::coalesce([
-                            // Written out: sea-query has no DISTINCT sum,
-                            // and a custom expression's placeholder differs
-                            // by engine.
-                            Expr::cust("SUM(DISTINCT \"pe\".\"record_key\")"),
-                            zero(),
-                        ]))
-                    } else {
-                        zero()
-                    },
-                ),
+                ("people_key", key_sum),
             ],
         );
-        self.group_keys(&mut q);
+        for d in &self.dims {
+            q.add_group_by([key(*d)]);
+        }
         q
+    }
+
+    /// The person's service in the people branch: from the tally with a
+    /// session kind, else from the person.
+    fn people_service(&self) -> Expr {
+        if self.uses_session() {
+            col("k", stats_run_person_kind::Column::ServiceId)
+        } else {
+            col("pe", person::Column::ServiceId)
+        }
     }
 
     /// The one statement of the request: at most `limit` rows.
@@ -941,7 +1030,11 @@ impl Plan {
         }
         branches.extend(self.facts(&rights(col("k", "service_id"))));
         if m.people {
-            branches.push(self.people(&rights(col("pe", person::Column::ServiceId))));
+            branches.push(if self.people_sum_applies(viewer) {
+                self.people_summed(&rights(col("y", "service_id")))
+            } else {
+                self.people(&rights(self.people_service()))
+            });
         }
         let mut branches = branches.into_iter();
         let mut union = branches.next().unwrap_or_else(|| {
@@ -1089,7 +1182,15 @@ mod tests {
         let sql = p
             .statement(&Viewer::anonymous(), 10)
             .to_string(PostgresQueryBuilder);
-        assert!(sql.contains("\"participation\""), "{sql}");
+        assert!(sql.contains("\"stats_service_people\""), "{sql}");
+        // Per network, distinct people come from the tally of persons
+        // present per session kind, never from the attendance records.
+        p.dims.push(Dim::Network);
+        let sql = p
+            .statement(&Viewer::anonymous(), 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(sql.contains("\"stats_run_person_kind\""), "{sql}");
+        assert!(!sql.contains("\"attendance\""), "{sql}");
     }
 
     #[test]
@@ -1121,15 +1222,34 @@ mod tests {
     }
 
     #[test]
-    fn distinct_people_sum_their_distinct_record_keys_on_both_engines() {
+    fn distinct_people_sum_record_keys_per_person() {
+        // By network: from the participations, each person once per group
+        // with its key.
+        let q = plan(vec![Dim::Network]).statement(&Viewer::anonymous(), 10);
+        let sql = q.to_string(PostgresQueryBuilder);
+        assert!(sql.contains("\"pe\".\"record_key\" AS \"rk\""), "{sql}");
+        assert!(sql.contains("SUM(\"i\".\"rk\")"), "{sql}");
+        assert!(!sql.contains("DISTINCT \"pe\".\"record_key\""), "{sql}");
+        // By year: summed from the per-service counts.
         let q = plan(vec![Dim::Year]).statement(&Viewer::anonymous(), 10);
-        for sql in [
-            q.to_string(SqliteQueryBuilder),
-            q.to_string(PostgresQueryBuilder),
-        ] {
-            assert!(sql.contains("SUM(DISTINCT \"pe\".\"record_key\")"), "{sql}");
-            assert!(!sql.contains("$1") && !sql.contains('?'), "{sql}");
-        }
+        let sql = q.to_string(PostgresQueryBuilder);
+        assert!(sql.contains("\"stats_service_people\""), "{sql}");
+        assert!(!sql.contains("\"participation\""), "{sql}");
+    }
+
+    #[test]
+    fn a_providers_people_are_counted_from_the_participations() {
+        let provider = Viewer::new(
+            "p",
+            vec![crate::auth::Scope::Provider {
+                provider_id: Uuid::nil(),
+            }],
+        );
+        let sql = plan(vec![Dim::Year])
+            .statement(&provider, 10)
+            .to_string(PostgresQueryBuilder);
+        assert!(!sql.contains("\"stats_service_people\""), "{sql}");
+        assert!(sql.contains("\"participation\""), "{sql}");
     }
 
     #[test]
