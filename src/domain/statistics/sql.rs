@@ -48,7 +48,8 @@ use entity::{
 };
 use sea_orm::Condition;
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, IntoIden, JoinType, Query, SelectStatement, TableRef, UnionType,
+    Alias, CommonTableExpression, Expr, ExprTrait, Func, IntoIden, JoinType, Query,
+    SelectStatement, TableRef, UnionType, WithClause,
 };
 use uuid::Uuid;
 
@@ -190,6 +191,10 @@ pub const MEASURES: [&str; 21] = [
     "people_key",
     "synthetic",
 ];
+
+/// The name of the common table of the runs' session kinds (see
+/// `Plan::run_kind_flags`).
+const RUN_KIND_FLAGS: &str = "run_kind_flags";
 
 /// The counts of the people tallies, with their result columns: the
 /// count, the viewer's own part, and the sum of the record keys (tally
@@ -648,6 +653,40 @@ impl Plan {
         q
     }
 
+    /// The session kinds of the runs, as the statement's common table
+    /// [`RUN_KIND_FLAGS`] (read by both the services and the
+    /// municipalities per session kind, so PostgreSQL computes it once):
+    /// per run, one flag column per kind of the request (`f0`, `f1`, …),
+    /// 1 when the run has a session of that kind.
+    fn run_kind_flags(&self) -> CommonTableExpression {
+        let mut flags = Query::select();
+        flags
+            .column(stats_run_kind::Column::RunId)
+            .from(stats_run_kind::Entity);
+        for (i, kind) in self.session_kinds().iter().enumerate() {
+            flags.expr_as(
+                Func::max(
+                    Expr::case(Expr::col(stats_run_kind::Column::Kind).eq(kind.as_str()), 1)
+                        .finally(0),
+                ),
+                Alias::new(format!("f{i}")),
+            );
+        }
+        flags.group_by_col(stats_run_kind::Column::RunId);
+        CommonTableExpression::new()
+            .query(flags)
+            .table_name(Alias::new(RUN_KIND_FLAGS))
+            .to_owned()
+    }
+
+    /// The session kinds a request counts per kind: the filter's, or all.
+    fn session_kinds(&self) -> Vec<SessionKind> {
+        match self.filter.session_kind {
+            Some(kind) => vec![kind],
+            None => SessionKind::ALL.to_vec(),
+        }
+    }
+
     /// Services or municipalities per session kind without listing every
     /// (kind, group, thing): the runs' kinds become one flag column per
     /// kind (`f0`, `f1`, …, from the tally `stats_run_kind`); each thing
@@ -661,28 +700,11 @@ impl Plan {
         thing: Expr,
         measure: &'static str,
     ) -> SelectStatement {
-        let kinds: Vec<SessionKind> = match self.filter.session_kind {
-            Some(kind) => vec![kind],
-            None => SessionKind::ALL.to_vec(),
-        };
+        let kinds = self.session_kinds();
         let flag = |i: usize| format!("f{i}");
-        let mut flags = Query::select();
-        flags
-            .column(stats_run_kind::Column::RunId)
-            .from(stats_run_kind::Entity);
-        for (i, kind) in kinds.iter().enumerate() {
-            flags.expr_as(
-                Func::max(
-                    Expr::case(Expr::col(stats_run_kind::Column::Kind).eq(kind.as_str()), 1)
-                        .finally(0),
-                ),
-                Alias::new(flag(i)),
-            );
-        }
-        flags.group_by_col(stats_run_kind::Column::RunId);
-        base.join_subquery(
+        base.join_as(
             JoinType::InnerJoin,
-            flags,
+            Alias::new(RUN_KIND_FLAGS),
             Alias::new("rf"),
             col("rf", stats_run_kind::Column::RunId)
                 .equals((Alias::new("r"), programme_run::Column::Id)),
@@ -1058,6 +1080,9 @@ impl Plan {
         q.from_subquery(union, Alias::new("u"));
         for d in &self.dims {
             q.add_group_by([col("u", d.key())]);
+        }
+        if self.grouped(Dim::SessionKind) && (m.services || m.municipalities) {
+            q.with_cte(WithClause::new().cte(self.run_kind_flags()).to_owned());
         }
         q.limit(limit);
         q
