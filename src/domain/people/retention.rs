@@ -21,7 +21,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use entity::person;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    Statement, TransactionTrait,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -143,7 +143,10 @@ pub async fn apply(
     }
     let actor = Viewer::new("kompetanse retention", vec![Scope::Admin]);
     loop {
-        let txn = db.begin().await?;
+        // Reads, then writes: on SQLite it must hold the write lock from
+        // the start, or a write of the API landing in between fails it
+        // with "database is locked".
+        let txn = crate::domain::write::begin(db).await?;
         let ids = due_ids(&txn, cutoff, batch.max(1)).await?;
         if ids.is_empty() {
             txn.rollback().await?;
