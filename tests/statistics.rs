@@ -1451,7 +1451,6 @@ async fn the_demo_statistics_say_they_count_synthetic_persons() {
 /// gives every tally row the count the server keeps.
 #[tokio::test]
 async fn the_migration_fills_the_synthetic_counts_of_existing_tallies() {
-    use migration::{Migrator, MigratorTrait};
     let mut settings = common::test_settings();
     settings.database_url = common::fresh_database().await;
     let app = common::spawn_app_with(settings).await;
@@ -1484,16 +1483,7 @@ async fn the_migration_fills_the_synthetic_counts_of_existing_tallies() {
         kept.1.iter().any(|t| t.3 > 0),
         "the demo has synthetic attendance"
     );
-    // Undo every migration down to and including the synthetic counts.
-    let all = Migrator::migrations();
-    let at = all
-        .iter()
-        .position(|m| m.name() == "m20261206_000002_synthetic_tally")
-        .unwrap();
-    Migrator::down(db, Some((all.len() - at) as u32))
-        .await
-        .unwrap();
-    Migrator::up(db, None).await.unwrap();
+    common::redo_migrations_from(db, "m20261206_000002_synthetic_tally").await;
     assert_eq!(read().await, kept);
 }
 
@@ -1672,64 +1662,24 @@ async fn a_run_moved_to_another_year_takes_its_people_along() {
 /// gives the rows the server keeps.
 #[tokio::test]
 async fn the_migration_fills_the_people_tallies_of_existing_data() {
-    use migration::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectionTrait, Statement};
     let mut settings = common::test_settings();
     settings.database_url = common::fresh_database().await;
     let app = common::spawn_app_with(settings).await;
     let db = &app.db;
     let read = || async {
-        let backend = db.get_database_backend();
-        let mut out: Vec<String> = Vec::new();
-        let rows = |sql: &str| db.query_all_raw(Statement::from_string(backend, sql.to_owned()));
-        for r in rows(
-            "SELECT run_id, kind, person_id, service_id, record_key FROM stats_run_person_kind",
-        )
-        .await
-        .unwrap()
-        {
-            out.push(format!(
-                "{} {} {} {} {}",
-                r.try_get_by_index::<Uuid>(0).unwrap(),
-                r.try_get_by_index::<String>(1).unwrap(),
-                r.try_get_by_index::<Uuid>(2).unwrap(),
-                r.try_get_by_index::<Uuid>(3).unwrap(),
-                r.try_get_by_index::<i64>(4).unwrap(),
-            ));
-        }
-        for r in rows(
-            "SELECT service_id, by_year, year, by_kind, kind, by_programme, programme_id, \
-               people, people_key FROM stats_service_people",
-        )
-        .await
-        .unwrap()
-        {
-            out.push(format!(
-                "{} {}/{:?} {}/{:?} {}/{:?} {} {}",
-                r.try_get_by_index::<Uuid>(0).unwrap(),
-                r.try_get_by_index::<bool>(1).unwrap(),
-                r.try_get_by_index::<Option<i32>>(2).unwrap(),
-                r.try_get_by_index::<bool>(3).unwrap(),
-                r.try_get_by_index::<Option<String>>(4).unwrap(),
-                r.try_get_by_index::<bool>(5).unwrap(),
-                r.try_get_by_index::<Option<Uuid>>(6).unwrap(),
-                r.try_get_by_index::<i64>(7).unwrap(),
-                r.try_get_by_index::<i64>(8).unwrap(),
-            ));
-        }
+        let mut out: Vec<String> = entity::stats_run_person_kind::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| format!("{t:?}"))
+            .collect();
+        out.extend(common::tallies::people_rows(db, None).await);
         out.sort();
         out
     };
     let kept = read().await;
     assert!(kept.len() > 50, "the demo has people: {}", kept.len());
-    let all = Migrator::migrations();
-    let at = all
-        .iter()
-        .position(|m| m.name() == "m20261207_000001_people_tallies")
-        .unwrap();
-    Migrator::down(db, Some((all.len() - at) as u32))
-        .await
-        .unwrap();
-    Migrator::up(db, None).await.unwrap();
+    common::redo_migrations_from(db, "m20261207_000001_people_tallies").await;
     assert_eq!(read().await, kept);
 }

@@ -270,3 +270,18 @@ pub fn gid(type_name: &str, key: uuid::Uuid) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{type_name}:{}", key.simple()))
 }
+
+/// Undoes every migration down to and including `name`, then migrates up
+/// again: what a database that existed before `name` goes through.
+pub async fn redo_migrations_from(db: &sea_orm::DatabaseConnection, name: &str) {
+    use migration::{Migrator, MigratorTrait};
+    let all = Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    Migrator::down(db, Some((all.len() - at) as u32))
+        .await
+        .unwrap();
+    Migrator::up(db, None).await.unwrap();
+}

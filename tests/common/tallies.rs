@@ -80,41 +80,53 @@ async fn snapshot(db: &impl sea_orm::ConnectionTrait, run: Uuid) -> Vec<String> 
         ));
     }
     // The distinct people of the run's services.
-    let mut people: Vec<String> = Vec::new();
+    rows.extend(people_rows(db, Some(run)).await);
+    rows
+}
+
+/// The rows of `stats_service_people`, sorted, as comparable text: of the
+/// services with persons in `run`, or every row.
+pub async fn people_rows(db: &impl ConnectionTrait, run: Option<Uuid>) -> Vec<String> {
     let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT p.service_id, p.by_year, p.year, p.by_kind, p.kind, p.by_programme, \
-           p.programme_id, p.people, p.people_key \
-         FROM stats_service_people p WHERE p.service_id IN \
-         (SELECT t.service_id FROM stats_run_service t WHERE t.run_id = {})",
-        if backend == DatabaseBackend::Postgres {
+    let mut sql = "SELECT p.service_id, p.by_year, p.year, p.by_kind, p.kind, p.by_programme, \
+           p.programme_id, p.people, p.people_key FROM stats_service_people p"
+        .to_owned();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    if let Some(run) = run {
+        let p = if backend == DatabaseBackend::Postgres {
             "$1"
         } else {
             "?"
-        }
-    );
-    for r in db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [run.into()]))
+        };
+        sql.push_str(&format!(
+            " WHERE p.service_id IN \
+             (SELECT t.service_id FROM stats_run_service t WHERE t.run_id = {p})"
+        ));
+        values.push(run.into());
+    }
+    let mut people: Vec<String> = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
         .unwrap()
-    {
-        people.push(format!(
-            "people {} {}/{:?} {}/{:?} {}/{:?} {} key {}",
-            r.try_get_by_index::<Uuid>(0).unwrap(),
-            r.try_get_by_index::<bool>(1).unwrap(),
-            r.try_get_by_index::<Option<i32>>(2).unwrap(),
-            r.try_get_by_index::<bool>(3).unwrap(),
-            r.try_get_by_index::<Option<String>>(4).unwrap(),
-            r.try_get_by_index::<bool>(5).unwrap(),
-            r.try_get_by_index::<Option<Uuid>>(6).unwrap(),
-            r.try_get_by_index::<i64>(7).unwrap(),
-            r.try_get_by_index::<i64>(8).unwrap(),
-        ));
-    }
-    // The table has no key to order by that both engines order alike.
+        .iter()
+        .map(|r| {
+            format!(
+                "people {} {}/{:?} {}/{:?} {}/{:?} {} key {}",
+                r.try_get_by_index::<Uuid>(0).unwrap(),
+                r.try_get_by_index::<bool>(1).unwrap(),
+                r.try_get_by_index::<Option<i32>>(2).unwrap(),
+                r.try_get_by_index::<bool>(3).unwrap(),
+                r.try_get_by_index::<Option<String>>(4).unwrap(),
+                r.try_get_by_index::<bool>(5).unwrap(),
+                r.try_get_by_index::<Option<Uuid>>(6).unwrap(),
+                r.try_get_by_index::<i64>(7).unwrap(),
+                r.try_get_by_index::<i64>(8).unwrap(),
+            )
+        })
+        .collect();
+    // The table has no key that both engines order alike.
     people.sort();
-    rows.extend(people);
-    rows
+    people
 }
 
 /// Asserts that the tallies the writes kept for `run` equal a recount from
